@@ -1,0 +1,361 @@
+"""The read step: raw tables in, pseudonymised tables out. Objections are removed first, rules
+that need a raw identifier (elfproef, birth date) are checked here, identifiers are hashed or
+generalised, and every other column that is not allow-listed is dropped. Nothing identifying
+leaves this function, not even in a fault."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pandas as pd
+from stdnum.nl import bsn as stdnum_bsn
+
+from pseudonymise.pseudonyms import Pseudonymiser
+from pseudonymise.read import RawTable
+from schemas.delivery import (
+    COLUMNS,
+    DATE_COLUMNS,
+    KNOWN_COLUMNS,
+    METINGEN,
+    TRAJECTEN,
+    required_columns,
+)
+from schemas.faults import DeliveryRejected, Fault
+
+_DMY = re.compile(r"^(\d{1,2})-(\d{1,2})-(\d{4})$")
+_YMD = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+_NUMBER = re.compile(r"^[+-]?\d+(?:[.,]\d+)?$")
+_INTEGER = re.compile(r"^\d+$")
+_POSTCODE = re.compile(r"^([1-9]\d{3})\s?([A-Za-z]{2})$")
+
+TRAJECTORY_FIELDS = [
+    "row_number", "trajectory_id", "client_id", "birth_year", "age_at_start", "geslacht", "pc4",
+    "team", "interventie", "hulpvorm", "startdatum", "einddatum", "reden_einde",
+    "doelrealisatie", "tevredenheid",
+]
+MEASUREMENT_FIELDS = [
+    "row_number", "trajectory_id", "instrument", "schaal", "informant", "meetmoment", "datum",
+    "score",
+]
+
+
+@dataclass
+class PseudonymisedDelivery:
+    """What the read step hands on: pseudonymised, typed rows plus the faults it could only find
+    while the raw values were at hand."""
+
+    provider: str
+    month: str
+    trajectories: pd.DataFrame
+    measurements: pd.DataFrame
+    faults: list[Fault] = field(default_factory=list)
+    rows_read: dict[str, int] = field(default_factory=dict)
+    excluded_bezwaar: dict[str, int] = field(default_factory=dict)
+
+
+def parse_date(text: str | None) -> dt.date | None:
+    """dd-mm-yyyy, d-m-yyyy and yyyy-mm-dd (§2); anything else is not a date."""
+    if text is None:
+        return None
+    match = _DMY.match(text)
+    try:
+        if match:
+            day, month, year = (int(g) for g in match.groups())
+            return dt.date(year, month, day)
+        match = _YMD.match(text)
+        if match:
+            year, month, day = (int(g) for g in match.groups())
+            return dt.date(year, month, day)
+    except ValueError:
+        return None
+    return None
+
+
+def parse_number(text: str | None) -> float | None:
+    if text is None or not _NUMBER.match(text):
+        return None
+    return float(text.replace(",", "."))
+
+
+def normalise_bsn(text: str) -> str | None:
+    """Nine digits passing the elfproef; eight digits are left-padded with 0 (§3, §9.7)."""
+    digits = text.replace(" ", "").replace(".", "")
+    if len(digits) == 8 and digits.isdigit():
+        digits = "0" + digits
+    if len(digits) == 9 and stdnum_bsn.is_valid(digits):
+        return digits
+    return None
+
+
+def age_in_whole_years(birth: dt.date, on: dt.date) -> int:
+    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+
+
+def derive_pc4(postcode: str | None) -> tuple[str | None, bool]:
+    """The four digits of a Dutch postcode; the flag says a postcode was given but malformed."""
+    if postcode is None:
+        return None, False
+    match = _POSTCODE.match(postcode.strip())
+    return (match.group(1), False) if match else (None, True)
+
+
+def _check_header(table: RawTable, faults: list[Fault]) -> None:
+    seen: set[str] = set()
+    file_faults: list[Fault] = []
+    for name in table.columns:
+        if name and name in seen:
+            file_faults.append(Fault("FILE_DUPLICATE_COLUMN", table=table.name, column=_safe_column(name)))
+        seen.add(name)
+    for name in required_columns(table.name):
+        if name not in seen:
+            file_faults.append(Fault("FILE_REQUIRED_COLUMN_MISSING", table=table.name, column=name))
+    if file_faults:
+        raise DeliveryRejected(file_faults)
+    for name in table.columns:
+        if name not in COLUMNS[table.name]:
+            faults.append(Fault("WARN_COLUMN_DROPPED", table=table.name, column=_safe_column(name)))
+
+
+def _safe_column(name: str) -> str:
+    """A column name is the steward's header text: shown, but bounded and single-line."""
+    cleaned = " ".join(name.split())[:60]
+    return cleaned or "(naamloos)"
+
+
+def _column_getter(table: RawTable) -> Callable[[str], list[str | None]]:
+    index = {name: i for i, name in enumerate(table.columns)}
+
+    def column(name: str) -> list[str | None]:
+        i = index.get(name)
+        if i is None:
+            return [None] * len(table.rows)
+        return [row[i] for row in table.rows]
+
+    return column
+
+
+def _parse_dates(
+    values: list[str | None], table: str, column: str, lines: list[int], faults: list[Fault]
+) -> list[dt.date | None]:
+    cache: dict[str, dt.date | None] = {}
+    parsed: list[dt.date | None] = []
+    for value, line in zip(values, lines, strict=True):
+        if value is None:
+            parsed.append(None)
+            continue
+        if value not in cache:
+            cache[value] = parse_date(value)
+        result = cache[value]
+        if result is None:
+            faults.append(Fault("ROW_DATE_INVALID", table=table, row=line, column=column))
+        parsed.append(result)
+    return parsed
+
+
+def _parse_numbers(
+    values: list[str | None], table: str, column: str, lines: list[int], faults: list[Fault]
+) -> list[float | None]:
+    parsed: list[float | None] = []
+    for value, line in zip(values, lines, strict=True):
+        number = parse_number(value)
+        if value is not None and number is None:
+            faults.append(Fault("ROW_NUMBER_INVALID", table=table, row=line, column=column, value=value))
+        parsed.append(number)
+    return parsed
+
+
+def _parse_codes(
+    values: list[str | None], table: str, column: str, lines: list[int], faults: list[Fault],
+    allowed: str,
+) -> list[int | None]:
+    parsed: list[int | None] = []
+    for value, line in zip(values, lines, strict=True):
+        if value is None:
+            parsed.append(None)
+        elif _INTEGER.match(value):
+            parsed.append(int(value))
+        else:
+            faults.append(
+                Fault("ROW_CODE_UNKNOWN", table=table, row=line, column=column, value=value, detail=allowed)
+            )
+            parsed.append(None)
+    return parsed
+
+
+def _required_identifier_faults(
+    values: list[str | None], table: str, column: str, lines: list[int], faults: list[Fault]
+) -> None:
+    for value, line in zip(values, lines, strict=True):
+        if value is None:
+            faults.append(Fault("ROW_REQUIRED_EMPTY", table=table, row=line, column=column))
+
+
+def _drop_objections(
+    trajecten: RawTable, metingen: RawTable, faults: list[Fault]
+) -> tuple[RawTable, RawTable, dict[str, int]]:
+    """`bezwaar = ja` rows and their measurements leave before any other step (§3)."""
+    bezwaar = _column_getter(trajecten)("bezwaar")
+    traject_ids = _column_getter(trajecten)("traject_id")
+    objecting: set[str] = set()
+    keep: list[int] = []
+    for i, (value, traject_id) in enumerate(zip(bezwaar, traject_ids, strict=True)):
+        normalised = value.lower() if value else None
+        if normalised == "ja":
+            if traject_id is not None:
+                objecting.add(traject_id)
+            continue
+        if normalised not in (None, "nee"):
+            faults.append(
+                Fault("ROW_CODE_UNKNOWN", table=TRAJECTEN, row=trajecten.lines[i], column="bezwaar",
+                      value=value, detail="ja, nee of leeg")
+            )
+        keep.append(i)
+    kept_trajecten = RawTable(
+        trajecten.name, trajecten.columns, [trajecten.rows[i] for i in keep],
+        [trajecten.lines[i] for i in keep],
+        [line for line in trajecten.ragged_lines if line in {trajecten.lines[i] for i in keep}],
+    )
+    m_ids = _column_getter(metingen)("traject_id")
+    m_keep = [i for i, t in enumerate(m_ids) if t is None or t not in objecting]
+    kept_lines = {metingen.lines[i] for i in m_keep}
+    kept_metingen = RawTable(
+        metingen.name, metingen.columns, [metingen.rows[i] for i in m_keep],
+        [metingen.lines[i] for i in m_keep],
+        [line for line in metingen.ragged_lines if line in kept_lines],
+    )
+    excluded = {
+        TRAJECTEN: len(trajecten.rows) - len(keep),
+        METINGEN: len(metingen.rows) - len(m_keep),
+    }
+    return kept_trajecten, kept_metingen, excluded
+
+
+def pseudonymise_trajectories(
+    table: RawTable, provider: str, pseudonymiser: Pseudonymiser, faults: list[Fault]
+) -> pd.DataFrame:
+    column = _column_getter(table)
+    lines = table.lines
+    t = TRAJECTEN
+    clientnummers = column("clientnummer")
+    traject_ids = column("traject_id")
+    _required_identifier_faults(clientnummers, t, "clientnummer", lines, faults)
+    _required_identifier_faults(traject_ids, t, "traject_id", lines, faults)
+    _required_identifier_faults(column("geboortedatum"), t, "geboortedatum", lines, faults)
+
+    client_ids: list[str | None] = []
+    for clientnummer, raw_bsn, line in zip(clientnummers, column("bsn"), lines, strict=True):
+        bsn = None
+        if raw_bsn is not None:
+            bsn = normalise_bsn(raw_bsn)
+            if bsn is None:
+                faults.append(Fault("ROW_BSN_INVALID", table=t, row=line, column="bsn"))
+        if bsn is None and clientnummer is None:
+            client_ids.append(None)
+        else:
+            client_ids.append(pseudonymiser.client(provider, clientnummer or "", bsn))
+
+    dates = {name: _parse_dates(column(name), t, name, lines, faults) for name in DATE_COLUMNS[t]}
+    birth_years: list[int | None] = []
+    ages: list[int | None] = []
+    for birth, start in zip(dates["geboortedatum"], dates["startdatum"], strict=True):
+        birth_years.append(birth.year if birth else None)
+        ages.append(age_in_whole_years(birth, start) if birth and start else None)
+
+    pc4s: list[str | None] = []
+    for postcode, line in zip(column("postcode"), lines, strict=True):
+        pc4, malformed = derive_pc4(postcode)
+        if malformed:
+            faults.append(Fault("WARN_POSTCODE_INVALID", table=t, row=line, column="postcode"))
+        pc4s.append(pc4)
+
+    frame = pd.DataFrame(
+        {
+            "row_number": pd.Series(lines, dtype="int64"),
+            "trajectory_id": pd.Series(
+                [pseudonymiser.trajectory(provider, v) if v is not None else None for v in traject_ids],
+                dtype="object",
+            ),
+            "client_id": pd.Series(client_ids, dtype="object"),
+            "birth_year": pd.Series(birth_years, dtype="Int64"),
+            "age_at_start": pd.Series(ages, dtype="Int64"),
+            "geslacht": pd.Series(column("geslacht"), dtype="object"),
+            "pc4": pd.Series(pc4s, dtype="object"),
+            "team": pd.Series(column("team"), dtype="object"),
+            "interventie": pd.Series(column("interventie"), dtype="object"),
+            "hulpvorm": pd.Series(column("hulpvorm"), dtype="object"),
+            "startdatum": pd.to_datetime(pd.Series(dates["startdatum"], dtype="object")),
+            "einddatum": pd.to_datetime(pd.Series(dates["einddatum"], dtype="object")),
+            "reden_einde": pd.Series(
+                _parse_codes(column("reden_einde"), t, "reden_einde", lines, faults, "1, 2, 3, 4 of 5"),
+                dtype="Int64",
+            ),
+            "doelrealisatie": pd.Series(
+                _parse_codes(column("doelrealisatie"), t, "doelrealisatie", lines, faults, "1, 2 of 3"),
+                dtype="Int64",
+            ),
+            "tevredenheid": pd.Series(
+                _parse_numbers(column("tevredenheid"), t, "tevredenheid", lines, faults), dtype="float64"
+            ),
+        }
+    )
+    return frame[TRAJECTORY_FIELDS]
+
+
+def pseudonymise_measurements(
+    table: RawTable, provider: str, pseudonymiser: Pseudonymiser, faults: list[Fault]
+) -> pd.DataFrame:
+    column = _column_getter(table)
+    lines = table.lines
+    m = METINGEN
+    traject_ids = column("traject_id")
+    _required_identifier_faults(column("clientnummer"), m, "clientnummer", lines, faults)
+    _required_identifier_faults(traject_ids, m, "traject_id", lines, faults)
+    frame = pd.DataFrame(
+        {
+            "row_number": pd.Series(lines, dtype="int64"),
+            "trajectory_id": pd.Series(
+                [pseudonymiser.trajectory(provider, v) if v is not None else None for v in traject_ids],
+                dtype="object",
+            ),
+            "instrument": pd.Series(column("instrument"), dtype="object"),
+            "schaal": pd.Series(column("schaal"), dtype="object"),
+            "informant": pd.Series(column("informant"), dtype="object"),
+            "meetmoment": pd.Series(column("meetmoment"), dtype="object"),
+            "datum": pd.to_datetime(pd.Series(_parse_dates(column("datum"), m, "datum", lines, faults), dtype="object")),
+            "score": pd.Series(_parse_numbers(column("score"), m, "score", lines, faults), dtype="float64"),
+        }
+    )
+    return frame[MEASUREMENT_FIELDS]
+
+
+def pseudonymise_delivery(
+    tables: dict[str, RawTable], provider: str, month: str, pseudonymiser: Pseudonymiser
+) -> PseudonymisedDelivery:
+    faults: list[Fault] = []
+    trajecten, metingen = tables[TRAJECTEN], tables[METINGEN]
+    _check_header(trajecten, faults)
+    _check_header(metingen, faults)
+    if not trajecten.rows:
+        raise DeliveryRejected([Fault("FILE_NO_DATA_ROWS", table=TRAJECTEN)])
+    rows_read = {TRAJECTEN: len(trajecten.rows), METINGEN: len(metingen.rows)}
+    trajecten, metingen, excluded = _drop_objections(trajecten, metingen, faults)
+    for table in (trajecten, metingen):
+        for line in table.ragged_lines:
+            faults.append(Fault("ROW_FIELD_COUNT", table=table.name, row=line))
+    trajectories = pseudonymise_trajectories(trajecten, provider, pseudonymiser, faults)
+    measurements = pseudonymise_measurements(metingen, provider, pseudonymiser, faults)
+    return PseudonymisedDelivery(
+        provider=provider,
+        month=month,
+        trajectories=trajectories,
+        measurements=measurements,
+        faults=faults,
+        rows_read=rows_read,
+        excluded_bezwaar=excluded,
+    )
+
+
+__all__ = ["KNOWN_COLUMNS", "PseudonymisedDelivery", "pseudonymise_delivery"]

@@ -1,0 +1,110 @@
+"""The pseudonymisation key: 32 random bytes in a file outside the repository, read only when a
+command needs it, never defaulted, never logged. Purpose subkeys are derived with HKDF so one
+leaked subkey does not expose the others and rotation can re-key one purpose at a time."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+KEY_BYTES = 32
+KEY_FILE_HEADER = "# Lerende Databank pseudonymisation key. Secret: never copy, mail or commit.\n"
+HKDF_SALT = b"lerende-databank/pseudonym/v1"
+
+
+class KeyFileError(Exception):
+    """Base for key problems; messages say what to do and never contain key material."""
+
+
+class MissingKeyError(KeyFileError):
+    def __init__(self, path: Path) -> None:
+        super().__init__(
+            f"No pseudonymisation key at {path}. Create one with `databank keygen` "
+            "(or point DATABANK_KEY_FILE at the consortium's key file)."
+        )
+
+
+class KeyExistsError(KeyFileError):
+    def __init__(self, path: Path) -> None:
+        super().__init__(
+            f"A key already exists at {path}; refusing to overwrite it "
+            "(a new key would unlink every pseudonym already in the warehouse)."
+        )
+
+
+class MalformedKeyError(KeyFileError):
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"The key file {path} is not a valid key file (expected 32 bytes, base64).")
+
+
+@dataclass(frozen=True)
+class PseudonymKey:
+    """A loaded key. `repr` shows the key id only, so an accidental log line leaks nothing."""
+
+    material: bytes = field(repr=False)
+    key_id: str
+
+    def subkey(self, purpose: str) -> bytes:
+        return HKDF(
+            algorithm=hashes.SHA256(),
+            length=KEY_BYTES,
+            salt=HKDF_SALT,
+            info=f"purpose={purpose}".encode(),
+        ).derive(self.material)
+
+
+def key_id_of(material: bytes) -> str:
+    """A short public name for a key, from a one-way derivation, to label pseudonyms."""
+    return hashlib.sha256(b"lerende-databank/key-id\x00" + material).hexdigest()[:8]
+
+
+def key_from_material(material: bytes) -> PseudonymKey:
+    if len(material) != KEY_BYTES:
+        raise ValueError("a pseudonymisation key has 32 bytes")
+    return PseudonymKey(material=material, key_id=key_id_of(material))
+
+
+def throwaway_key() -> PseudonymKey:
+    """For `databank check` on a steward's machine, where the consortium's key never is."""
+    return key_from_material(secrets.token_bytes(KEY_BYTES))
+
+
+def generate_key_file(path: Path) -> PseudonymKey:
+    """Write a new random key readable by its owner only; refuse to replace an existing one."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    material = secrets.token_bytes(KEY_BYTES)
+    text = KEY_FILE_HEADER + base64.b64encode(material).decode("ascii") + "\n"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise KeyExistsError(path) from None
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(text)
+    os.chmod(path, 0o600)
+    return key_from_material(material)
+
+
+def load_key_file(path: Path) -> PseudonymKey:
+    if not path.is_file():
+        raise MissingKeyError(path)
+    lines = [
+        line.strip()
+        for line in path.read_text(encoding="ascii", errors="replace").splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    if len(lines) != 1:
+        raise MalformedKeyError(path)
+    try:
+        material = base64.b64decode(lines[0], validate=True)
+    except ValueError:
+        raise MalformedKeyError(path) from None
+    if len(material) != KEY_BYTES:
+        raise MalformedKeyError(path)
+    return key_from_material(material)

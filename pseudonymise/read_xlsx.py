@@ -1,0 +1,60 @@
+"""Reading `export.xlsx` into the same RawTable as CSV, so everything after reading is shared.
+Numeric cells become their integer text (§9.7), date cells ISO text; row numbers are the sheet's."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zipfile
+from pathlib import Path
+
+from pseudonymise.read import RawTable, normalise_header
+from schemas.faults import DeliveryRejected, Fault
+
+
+def _cell_text(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    text = str(value).strip()
+    return text or None
+
+
+def read_xlsx_table(path: Path, table: str) -> RawTable:
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError):
+        raise DeliveryRejected(
+            [Fault("FILE_UNPARSEABLE", table=table, detail="geen geldig Excel-bestand")]
+        ) from None
+    try:
+        sheets = {name.strip().lower(): name for name in workbook.sheetnames}
+        if table not in sheets:
+            raise DeliveryRejected([Fault("FILE_TABLE_MISSING", table=table)])
+        sheet = workbook[sheets[table]]
+        header: list[str] | None = None
+        rows: list[list[str | None]] = []
+        lines: list[int] = []
+        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+            cells = [_cell_text(v) for v in values]
+            if not any(cells):
+                continue
+            if header is None:
+                header = [normalise_header(c or "") for c in cells]
+                continue
+            cells = (cells + [None] * len(header))[: len(header)]
+            rows.append(cells)
+            lines.append(number)
+        if header is None:
+            raise DeliveryRejected([Fault("FILE_NO_HEADER", table=table)])
+        return RawTable(table, header, rows, lines)
+    finally:
+        workbook.close()

@@ -1,0 +1,201 @@
+"""The consortium's configuration: registered providers, interventions, suppression and the
+instrument registry. These are the consortium's decisions, kept as data under `<home>/config/`;
+a malformed file stops the run with the file, the line and what is wrong (interfaces.md)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+import shutil
+import tomllib
+from dataclasses import dataclass, field
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+
+PROVIDER_CODE = re.compile(r"^[a-z0-9-]{2,40}$")
+CONSORTIUM_FILE = "consortium.toml"
+INSTRUMENTS_FILE = "instruments.csv"
+INSTRUMENT_COLUMNS = ("instrument", "schaal", "min", "max", "higher_is_worse", "sd_ref", "r", "cutoff")
+
+
+class ConfigError(Exception):
+    """A configuration file is missing or malformed; the message names file, line and fault."""
+
+    def __init__(self, path: Path, line: int | None, problem: str) -> None:
+        self.path = path
+        self.line = line
+        self.problem = problem
+        where = f"{path}" + (f", line {line}" if line else "")
+        super().__init__(f"{where}: {problem}")
+
+
+@dataclass(frozen=True)
+class Instrument:
+    """One (instrument, schaal) of the registry, with what the metrics need of it."""
+
+    instrument: str
+    schaal: str
+    min: float
+    max: float
+    higher_is_worse: bool
+    sd_ref: float
+    r: float
+    cutoff: float
+
+
+@dataclass(frozen=True)
+class InstrumentRegistry:
+    instruments: tuple[Instrument, ...]
+
+    def get(self, instrument: str, schaal: str) -> Instrument | None:
+        return self._by_key.get((instrument, schaal))
+
+    @cached_property
+    def _by_key(self) -> dict[tuple[str, str], Instrument]:
+        return {(i.instrument, i.schaal): i for i in self.instruments}
+
+
+@dataclass(frozen=True)
+class ConsortiumConfig:
+    providers: dict[str, str]
+    interventions: dict[str, str]
+    k: int = 10
+    reject_share: float = 0.10
+    registry: InstrumentRegistry = field(default_factory=lambda: InstrumentRegistry(()))
+
+
+def install_default_config(config_dir: Path) -> None:
+    """Give a new home the shipped defaults, never overwriting what the consortium edited."""
+    config_dir.mkdir(parents=True, exist_ok=True)
+    defaults = resources.files("schemas") / "defaults"
+    for name in (CONSORTIUM_FILE, INSTRUMENTS_FILE):
+        target = config_dir / name
+        if not target.exists():
+            with resources.as_file(defaults / name) as source:
+                shutil.copyfile(source, target)
+
+
+def load_config(config_dir: Path) -> ConsortiumConfig:
+    consortium = _load_consortium(config_dir / CONSORTIUM_FILE)
+    registry = load_instrument_registry(config_dir / INSTRUMENTS_FILE)
+    return ConsortiumConfig(**consortium, registry=registry)
+
+
+def _load_consortium(path: Path) -> dict:
+    if not path.is_file():
+        raise ConfigError(path, None, "file is missing (a new home gets the defaults from `databank run`)")
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        line = getattr(error, "lineno", None)
+        raise ConfigError(path, line, f"not valid TOML ({getattr(error, 'msg', error)})") from None
+
+    def line_of(key: str) -> int | None:
+        for number, content in enumerate(text.splitlines(), start=1):
+            if re.match(rf"^\s*\[?{re.escape(key)}\]?\s*(=|$)", content):
+                return number
+        return None
+
+    providers = data.get("providers")
+    if not isinstance(providers, dict) or not providers:
+        raise ConfigError(path, line_of("providers"), "[providers] must list at least one provider")
+    for code, name in providers.items():
+        if not PROVIDER_CODE.match(code):
+            raise ConfigError(path, line_of(code), f"provider code {code!r} must match [a-z0-9-]{{2,40}}")
+        if not isinstance(name, str):
+            raise ConfigError(path, line_of(code), f"provider {code!r} needs a display name in quotes")
+    interventions = data.get("interventions")
+    if not isinstance(interventions, dict) or not interventions:
+        raise ConfigError(path, line_of("interventions"), "[interventions] must list at least one code")
+    for code, name in interventions.items():
+        if not isinstance(name, str):
+            raise ConfigError(path, line_of(code), f"intervention {code!r} needs a display name in quotes")
+    suppression = data.get("suppression", {})
+    k = suppression.get("k", 10) if isinstance(suppression, dict) else None
+    if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+        raise ConfigError(path, line_of("k"), "[suppression] k must be a whole number of at least 1")
+    validation = data.get("validation", {})
+    share = validation.get("reject_share", 0.10) if isinstance(validation, dict) else None
+    if not isinstance(share, int | float) or isinstance(share, bool) or not 0 <= share <= 1:
+        raise ConfigError(path, line_of("reject_share"), "[validation] reject_share must be a number from 0 to 1")
+    return {
+        "providers": dict(providers),
+        "interventions": dict(interventions),
+        "k": k,
+        "reject_share": float(share),
+    }
+
+
+def load_instrument_registry(path: Path) -> InstrumentRegistry:
+    if not path.is_file():
+        raise ConfigError(path, None, "file is missing (a new home gets the defaults from `databank run`)")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise ConfigError(path, None, "not UTF-8 text") from None
+    return parse_instrument_registry(text, path)
+
+
+def parse_instrument_registry(text: str, path: Path = Path(INSTRUMENTS_FILE)) -> InstrumentRegistry:
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader, None)
+    if header is None or tuple(h.strip().lower() for h in header) != INSTRUMENT_COLUMNS:
+        raise ConfigError(path, 1, f"header must be exactly: {','.join(INSTRUMENT_COLUMNS)}")
+    seen: set[tuple[str, str]] = set()
+    rows: list[Instrument] = []
+    for row in reader:
+        line = reader.line_num
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(INSTRUMENT_COLUMNS):
+            raise ConfigError(path, line, f"expected {len(INSTRUMENT_COLUMNS)} fields, found {len(row)}")
+        values = dict(zip(INSTRUMENT_COLUMNS, (cell.strip() for cell in row), strict=True))
+        if not values["instrument"] or not values["schaal"]:
+            raise ConfigError(path, line, "instrument and schaal must not be empty")
+        numbers: dict[str, float] = {}
+        for name in ("min", "max", "sd_ref", "r", "cutoff"):
+            try:
+                numbers[name] = float(values[name])
+            except ValueError:
+                raise ConfigError(path, line, f"{name} must be a number, found {values[name]!r}") from None
+            if not math.isfinite(numbers[name]):
+                raise ConfigError(path, line, f"{name} must be a finite number")
+        if values["higher_is_worse"].lower() not in ("true", "false"):
+            raise ConfigError(path, line, "higher_is_worse must be true or false")
+        if numbers["min"] >= numbers["max"]:
+            raise ConfigError(path, line, "min must be below max")
+        if numbers["sd_ref"] <= 0:
+            raise ConfigError(path, line, "sd_ref must be positive")
+        if not 0 <= numbers["r"] < 1:
+            raise ConfigError(path, line, "r must be at least 0 and below 1")
+        key = (values["instrument"], values["schaal"])
+        if key in seen:
+            raise ConfigError(path, line, f"{key[0]} {key[1]} is listed twice")
+        seen.add(key)
+        rows.append(
+            Instrument(
+                instrument=key[0],
+                schaal=key[1],
+                higher_is_worse=values["higher_is_worse"].lower() == "true",
+                **numbers,
+            )
+        )
+    if not rows:
+        raise ConfigError(path, None, "lists no instruments")
+    return InstrumentRegistry(tuple(rows))
+
+
+def config_fingerprint(config_dir: Path) -> str:
+    """Changes whenever the consortium edits its configuration, so a rejected delivery is judged
+    again under the new rules."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for name in (CONSORTIUM_FILE, INSTRUMENTS_FILE):
+        path = config_dir / name
+        digest.update(name.encode() + b"\x00" + (path.read_bytes() if path.is_file() else b"") + b"\x00")
+    return digest.hexdigest()[:16]

@@ -1,0 +1,79 @@
+"""The delivery format's columns and code lists (delivery-format.md §3–§6) as data: what is
+required, what identifies a person, and what may pass the read step (the allow-list)."""
+
+from __future__ import annotations
+
+TRAJECTEN = "trajecten"
+METINGEN = "metingen"
+TABLES = (TRAJECTEN, METINGEN)
+
+TRAJECTEN_COLUMNS: dict[str, bool] = {  # column -> required
+    "clientnummer": True,
+    "bsn": False,
+    "voornaam": False,
+    "tussenvoegsel": False,
+    "achternaam": False,
+    "geboortedatum": True,
+    "geslacht": True,
+    "postcode": False,
+    "adres": False,
+    "woonplaats": False,
+    "telefoon": False,
+    "email": False,
+    "traject_id": True,
+    "team": True,
+    "interventie": True,
+    "hulpvorm": True,
+    "startdatum": True,
+    "einddatum": False,
+    "reden_einde": False,  # required when einddatum is set: a row rule
+    "doelrealisatie": False,
+    "tevredenheid": False,
+    "opmerkingen": False,
+    "bezwaar": False,
+}
+
+METINGEN_COLUMNS: dict[str, bool] = {
+    "clientnummer": True,
+    "traject_id": True,
+    "instrument": True,
+    "schaal": True,
+    "informant": True,
+    "meetmoment": True,
+    "datum": True,
+    "score": True,
+}
+
+COLUMNS = {TRAJECTEN: TRAJECTEN_COLUMNS, METINGEN: METINGEN_COLUMNS}
+
+# §9.13: never echoed in any report, message or log. Every column not in the spec too.
+IDENTIFYING_COLUMNS = frozenset(
+    {
+        "clientnummer", "bsn", "traject_id", "voornaam", "tussenvoegsel", "achternaam",
+        "geboortedatum", "postcode", "adres", "woonplaats", "telefoon", "email", "opmerkingen",
+    }
+)
+KNOWN_COLUMNS = frozenset(TRAJECTEN_COLUMNS) | frozenset(METINGEN_COLUMNS)
+
+GESLACHT = ("M", "V", "X", "O")
+HULPVORM = ("ambulant", "daghulp", "verblijf", "pleegzorg", "overig")
+REDEN_EINDE = (1, 2, 3, 4, 5)
+DOELREALISATIE = (1, 2, 3)
+INFORMANT = ("ouder", "jeugdige", "professional", "leerkracht")
+MEETMOMENT = ("start", "tussen", "eind")
+BEZWAAR = ("ja", "nee")
+
+AGE_MIN, AGE_MAX = 0, 27
+SATISFACTION_MIN, SATISFACTION_MAX = 1.0, 10.0
+
+DATE_COLUMNS = {TRAJECTEN: ("geboortedatum", "startdatum", "einddatum"), METINGEN: ("datum",)}
+# Dates that may not lie after the reporting month's end (birth dates are covered by the age rule).
+DATES_NOT_AFTER_MONTH = {TRAJECTEN: ("startdatum", "einddatum"), METINGEN: ("datum",)}
+
+
+def is_identifying_column(column: str) -> bool:
+    return column in IDENTIFYING_COLUMNS or column not in KNOWN_COLUMNS
+
+
+def required_columns(table: str) -> list[str]:
+    return [name for name, required in COLUMNS[table].items() if required]

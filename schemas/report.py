@@ -1,0 +1,118 @@
+"""The steward's delivery report: a readable text and HTML page, and a CSV of every finding.
+Only fault codes, places and values of non-identifying columns appear; text that a spreadsheet
+would run as a formula is neutralised and HTML is escaped."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+from pathlib import Path
+
+from schemas.faults import Level
+from schemas.validation import DeliveryVerdict, Status
+
+STATUS_DUTCH = {
+    Status.ACCEPTED: "GEACCEPTEERD",
+    Status.ACCEPTED_WITH_QUARANTINE: "GEACCEPTEERD, met afgekeurde regels",
+    Status.REJECTED: "AFGEWEZEN",
+}
+LEVEL_DUTCH = {Level.FILE: "levering", Level.ROW: "regel", Level.WARNING: "melding"}
+FIRST_ROWS_SHOWN = 5
+CSV_COLUMNS = ["code", "niveau", "tabel", "regel", "kolom", "waarde", "melding"]
+
+
+def neutralise_formula(text: str) -> str:
+    """A cell starting with = + - @ (or a tab/CR) would be run by Excel: prefix a quote."""
+    return "'" + text if text and text[0] in "=+-@\t\r" else text
+
+
+def verdict_summary(verdict: DeliveryVerdict) -> str:
+    """The terminal and text report: verdict, counts per fault, the first rows of each."""
+    lines = [
+        f"Leveringsrapport {verdict.provider} {verdict.month}",
+        f"Oordeel: {STATUS_DUTCH[verdict.status]}",
+        "",
+    ]
+    if verdict.rows_read:
+        lines.append(
+            "Gelezen: {t} trajecten, {m} metingen; afgekeurd: {qt} trajecten, {qm} metingen; "
+            "weggelaten wegens bezwaar: {bt} trajecten, {bm} metingen.".format(
+                t=verdict.rows_read.get("trajecten", 0), m=verdict.rows_read.get("metingen", 0),
+                qt=verdict.quarantined.get("trajecten", 0), qm=verdict.quarantined.get("metingen", 0),
+                bt=verdict.excluded_bezwaar.get("trajecten", 0), bm=verdict.excluded_bezwaar.get("metingen", 0),
+            )
+        )
+        lines.append("")
+    by_code: dict[str, list] = {}
+    for fault in verdict.faults:
+        by_code.setdefault(fault.code, []).append(fault)
+    if not by_code:
+        lines.append("Geen bevindingen.")
+    for code, faults in by_code.items():
+        lines.append(f"{code} ({LEVEL_DUTCH[faults[0].level]}): {len(faults)}x")
+        for fault in faults[:FIRST_ROWS_SHOWN]:
+            lines.append(f"  - {fault.message()}")
+        if len(faults) > FIRST_ROWS_SHOWN:
+            lines.append(f"  ... en nog {len(faults) - FIRST_ROWS_SHOWN} (zie bevindingen.csv)")
+    return "\n".join(lines) + "\n"
+
+
+def findings_csv(verdict: DeliveryVerdict) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for fault in verdict.faults:
+        writer.writerow(
+            [
+                neutralise_formula(str(cell)) if cell is not None else ""
+                for cell in (
+                    fault.code, LEVEL_DUTCH[fault.level], fault.table, fault.row, fault.column,
+                    fault.value, fault.message(),
+                )
+            ]
+        )
+    return buffer.getvalue()
+
+
+def findings_html(verdict: DeliveryVerdict) -> str:
+    rows = "\n".join(
+        "<tr>" + "".join(
+            f"<td>{html.escape(str(cell)) if cell is not None else ''}</td>"
+            for cell in (fault.code, LEVEL_DUTCH[fault.level], fault.table, fault.row, fault.column, fault.message())
+        ) + "</tr>"
+        for fault in verdict.faults
+    )
+    summary = html.escape(verdict_summary(verdict))
+    return f"""<!doctype html>
+<html lang="nl"><head><meta charset="utf-8">
+<title>Leveringsrapport {html.escape(verdict.provider)} {html.escape(verdict.month)}</title>
+<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}
+td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}}</style>
+</head><body>
+<h1>Leveringsrapport {html.escape(verdict.provider)} {html.escape(verdict.month)}</h1>
+<pre>{summary}</pre>
+<table><thead><tr><th>code</th><th>niveau</th><th>tabel</th><th>regel</th><th>kolom</th><th>melding</th></tr></thead>
+<tbody>
+{rows}
+</tbody></table>
+</body></html>
+"""
+
+
+def write_report(verdict: DeliveryVerdict, directory: Path) -> list[Path]:
+    """Written beside each other and replaced whole on a re-delivery."""
+    directory.mkdir(parents=True, exist_ok=True)
+    outputs = {
+        "rapport.txt": verdict_summary(verdict),
+        "bevindingen.csv": findings_csv(verdict),
+        "rapport.html": findings_html(verdict),
+    }
+    paths = []
+    for name, content in outputs.items():
+        path = directory / name
+        temporary = path.with_name(f".{name}.tmp")
+        temporary.write_text(content, encoding="utf-8")
+        temporary.replace(path)
+        paths.append(path)
+    return paths

@@ -1,0 +1,337 @@
+"""Validating pseudonymised rows (delivery-format.md §8) with Pandera, plus the delivery-level
+verdict. Pandera's failure cases hold raw cell values; they are reduced here to (row, check)
+pairs at once and never leave this module."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import pandas as pd
+import pandera.pandas as pa
+from pandera.errors import SchemaErrors
+
+from pseudonymise.intake import PseudonymisedDelivery
+from schemas.config import ConsortiumConfig
+from schemas.delivery import (
+    AGE_MAX,
+    AGE_MIN,
+    DOELREALISATIE,
+    GESLACHT,
+    HULPVORM,
+    INFORMANT,
+    MEETMOMENT,
+    METINGEN,
+    REDEN_EINDE,
+    SATISFACTION_MAX,
+    SATISFACTION_MIN,
+    TRAJECTEN,
+)
+from schemas.faults import Fault, Level
+
+QUARANTINE_COLUMNS = ["table_name", "row_number", "column_name", "reason_code", "trajectory_id"]
+
+
+class Status(StrEnum):
+    ACCEPTED = "accepted"
+    ACCEPTED_WITH_QUARANTINE = "accepted_with_quarantine"
+    REJECTED = "rejected"
+
+
+@dataclass
+class DeliveryVerdict:
+    """The one result that `databank check`, the pipeline and the reports all use."""
+
+    provider: str
+    month: str
+    status: Status
+    faults: list[Fault]
+    rows_read: dict[str, int] = field(default_factory=dict)
+    quarantined: dict[str, int] = field(default_factory=dict)
+    excluded_bezwaar: dict[str, int] = field(default_factory=dict)
+    reject_share: float = 0.10
+
+    @property
+    def accepted(self) -> bool:
+        return self.status is not Status.REJECTED
+
+    @property
+    def file_faults(self) -> list[Fault]:
+        return [f for f in self.faults if f.level is Level.FILE]
+
+    def counts_by_code(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for fault in self.faults:
+            counts[fault.code] = counts.get(fault.code, 0) + 1
+        return dict(sorted(counts.items()))
+
+
+@dataclass
+class ValidatedDelivery:
+    verdict: DeliveryVerdict
+    trajectories: pd.DataFrame  # valid rows only
+    measurements: pd.DataFrame
+    quarantine: pd.DataFrame
+
+
+def month_end(month: str) -> dt.date:
+    year, number = (int(part) for part in month.split("-"))
+    return dt.date(year, number, calendar.monthrange(year, number)[1])
+
+
+def _code(code: str, column: str) -> str:
+    return f"{code}:{column}"
+
+
+def _named(code: str, column: str) -> dict[str, str]:
+    """Pandera reports a built-in check by its `error` text: make that our fault code."""
+    return {"name": _code(code, column), "error": _code(code, column)}
+
+
+def trajectory_schema(config: ConsortiumConfig, last_day: pd.Timestamp) -> pa.DataFrameSchema:
+    interventions = list(config.interventions)
+    return pa.DataFrameSchema(
+        {
+            "geslacht": pa.Column(object, pa.Check.isin(GESLACHT, **_named("ROW_CODE_UNKNOWN", "geslacht")), nullable=False),
+            "team": pa.Column(object, nullable=False),
+            "interventie": pa.Column(
+                object, pa.Check.isin(interventions, **_named("ROW_CODE_UNKNOWN", "interventie")), nullable=False
+            ),
+            "hulpvorm": pa.Column(object, pa.Check.isin(HULPVORM, **_named("ROW_CODE_UNKNOWN", "hulpvorm")), nullable=False),
+            "startdatum": pa.Column(
+                "datetime64[ns]", pa.Check.le(last_day, **_named("ROW_DATE_AFTER_MONTH", "startdatum")), nullable=False
+            ),
+            "einddatum": pa.Column(
+                "datetime64[ns]", pa.Check.le(last_day, **_named("ROW_DATE_AFTER_MONTH", "einddatum")), nullable=True
+            ),
+            "reden_einde": pa.Column(
+                "Int64", pa.Check.isin(REDEN_EINDE, **_named("ROW_CODE_UNKNOWN", "reden_einde")), nullable=True
+            ),
+            "doelrealisatie": pa.Column(
+                "Int64", pa.Check.isin(DOELREALISATIE, **_named("ROW_CODE_UNKNOWN", "doelrealisatie")), nullable=True
+            ),
+            "tevredenheid": pa.Column(
+                float,
+                pa.Check.in_range(SATISFACTION_MIN, SATISFACTION_MAX, **_named("ROW_SATISFACTION_OUT_OF_RANGE", "tevredenheid")),
+                nullable=True,
+            ),
+            "age_at_start": pa.Column(
+                "Int64", pa.Check.in_range(AGE_MIN, AGE_MAX, **_named("ROW_AGE_OUT_OF_RANGE", "geboortedatum")), nullable=True
+            ),
+            "trajectory_id": pa.Column(
+                object,
+                pa.Check(
+                    lambda s: s.isna() | ~s.duplicated(keep=False),
+                    **_named("ROW_TRAJECTORY_DUPLICATE", "traject_id"),
+                ),
+                nullable=True,
+            ),
+        },
+        checks=[
+            pa.Check(
+                lambda df: df["einddatum"].isna() | df["startdatum"].isna() | (df["einddatum"] >= df["startdatum"]),
+                **_named("ROW_END_BEFORE_START", "einddatum"),
+            ),
+            pa.Check(
+                lambda df: df["einddatum"].isna() | df["reden_einde"].notna(),
+                **_named("ROW_END_REASON_MISSING", "reden_einde"),
+            ),
+        ],
+        strict=False,
+    )
+
+
+def measurement_schema(
+    config: ConsortiumConfig, last_day: pd.Timestamp, known_trajectories: set[str]
+) -> pa.DataFrameSchema:
+    registry = config.registry
+
+    def in_registry(df: pd.DataFrame) -> pd.Series:
+        known = {(i.instrument, i.schaal) for i in registry.instruments}
+        pairs = zip(df["instrument"], df["schaal"], strict=True)
+        return pd.Series(
+            [(a is None or b is None) or (a, b) in known for a, b in pairs], index=df.index
+        )
+
+    def score_in_range(df: pd.DataFrame) -> pd.Series:
+        results = []
+        for instrument, schaal, score in zip(df["instrument"], df["schaal"], df["score"], strict=True):
+            entry = registry.get(instrument, schaal) if instrument and schaal else None
+            results.append(entry is None or pd.isna(score) or entry.min <= score <= entry.max)
+        return pd.Series(results, index=df.index, dtype=bool)
+
+    return pa.DataFrameSchema(
+        {
+            "trajectory_id": pa.Column(
+                object,
+                pa.Check(
+                    lambda s: s.isna() | s.isin(known_trajectories),
+                    **_named("ROW_TRAJECTORY_UNKNOWN", "traject_id"),
+                ),
+                nullable=True,
+            ),
+            "instrument": pa.Column(object, nullable=False),
+            "schaal": pa.Column(object, nullable=False),
+            "informant": pa.Column(object, pa.Check.isin(INFORMANT, **_named("ROW_CODE_UNKNOWN", "informant")), nullable=False),
+            "meetmoment": pa.Column(
+                object, pa.Check.isin(MEETMOMENT, **_named("ROW_CODE_UNKNOWN", "meetmoment")), nullable=False
+            ),
+            "datum": pa.Column(
+                "datetime64[ns]", pa.Check.le(last_day, **_named("ROW_DATE_AFTER_MONTH", "datum")), nullable=False
+            ),
+            "score": pa.Column(float, nullable=False),
+        },
+        checks=[
+            pa.Check(in_registry, **_named("ROW_INSTRUMENT_UNKNOWN", "instrument")),
+            pa.Check(score_in_range, **_named("ROW_SCORE_OUT_OF_RANGE", "score")),
+        ],
+        strict=False,
+    )
+
+
+_ALLOWED = {
+    "geslacht": ", ".join(GESLACHT),
+    "interventie": "de interventiecodes van het consortium",
+    "hulpvorm": ", ".join(HULPVORM),
+    "reden_einde": "1, 2, 3, 4 of 5",
+    "doelrealisatie": "1, 2 of 3",
+    "informant": ", ".join(INFORMANT),
+    "meetmoment": ", ".join(MEETMOMENT),
+}
+
+
+def _row_faults_from_pandera(
+    frame: pd.DataFrame, schema: pa.DataFrameSchema, table: str, config: ConsortiumConfig
+) -> list[Fault]:
+    """Run Pandera lazily and turn each failure into a Fault by row index and check name only;
+    the failure cases' raw values are dropped here, before anything can log them."""
+    try:
+        schema.validate(frame, lazy=True)
+        return []
+    except SchemaErrors as errors:
+        cases = errors.failure_cases[["column", "check", "index"]].copy()
+    faults: list[Fault] = []
+    for column, check, index in cases.itertuples(index=False):
+        if index is None or pd.isna(index):
+            continue  # a schema-level failure (e.g. dtype); the typed intake rules it out
+        row_index = int(index)
+        row = int(frame.at[row_index, "row_number"])
+        if check == "not_nullable":
+            faults.append(Fault("ROW_REQUIRED_EMPTY", table=table, row=row, column=str(column)))
+            continue
+        code, _, fault_column = str(check).partition(":")
+        value = None
+        detail = _ALLOWED.get(fault_column)
+        if code in ("ROW_CODE_UNKNOWN", "ROW_SATISFACTION_OUT_OF_RANGE"):
+            value = _display(frame.at[row_index, fault_column])
+        elif code == "ROW_AGE_OUT_OF_RANGE":
+            value = _display(frame.at[row_index, "age_at_start"])
+            fault_column = "age_at_start"
+        elif code == "ROW_INSTRUMENT_UNKNOWN":
+            value = f"{frame.at[row_index, 'instrument']} {frame.at[row_index, 'schaal']}"
+        elif code == "ROW_SCORE_OUT_OF_RANGE":
+            value = _display(frame.at[row_index, "score"])
+            entry = config.registry.get(frame.at[row_index, "instrument"], frame.at[row_index, "schaal"])
+            detail = f"{_display(entry.min)} t/m {_display(entry.max)}" if entry else None
+        faults.append(Fault(code, table=table, row=row, column=fault_column, value=value, detail=detail))
+    return faults
+
+
+def _display(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _normalise_codes(frame: pd.DataFrame, config: ConsortiumConfig) -> pd.DataFrame:
+    """Codes are matched without regard to case, then stored in the spec's spelling."""
+    frame = frame.copy()
+    if "geslacht" in frame:
+        frame["geslacht"] = frame["geslacht"].map(lambda v: v.upper() if isinstance(v, str) else v)
+        frame["hulpvorm"] = frame["hulpvorm"].map(lambda v: v.lower() if isinstance(v, str) else v)
+        spelling = {code.lower(): code for code in config.interventions}
+        frame["interventie"] = frame["interventie"].map(
+            lambda v: spelling.get(v.lower(), v) if isinstance(v, str) else v
+        )
+    else:
+        for column in ("informant", "meetmoment"):
+            frame[column] = frame[column].map(lambda v: v.lower() if isinstance(v, str) else v)
+    return frame
+
+
+def _deduplicate(faults: list[Fault]) -> list[Fault]:
+    """A value that failed to parse is also empty after parsing: report the parse fault only."""
+    specific = {(f.table, f.row, f.column) for f in faults if f.code != "ROW_REQUIRED_EMPTY"}
+    seen: set[tuple] = set()
+    result = []
+    for fault in faults:
+        key = (fault.code, fault.table, fault.row, fault.column)
+        if key in seen:
+            continue
+        if fault.code == "ROW_REQUIRED_EMPTY" and (fault.table, fault.row, fault.column) in specific:
+            continue
+        seen.add(key)
+        result.append(fault)
+    return result
+
+
+def validate_delivery(delivery: PseudonymisedDelivery, config: ConsortiumConfig) -> ValidatedDelivery:
+    last_day = pd.Timestamp(month_end(delivery.month))
+    trajectories = _normalise_codes(delivery.trajectories, config)
+    measurements = _normalise_codes(delivery.measurements, config)
+    known = set(trajectories["trajectory_id"].dropna())
+    faults = list(delivery.faults)
+    faults += _row_faults_from_pandera(trajectories, trajectory_schema(config, last_day), TRAJECTEN, config)
+    faults += _row_faults_from_pandera(
+        measurements, measurement_schema(config, last_day, known), METINGEN, config
+    )
+    faults = _deduplicate(faults)
+
+    bad_rows = {
+        table: {f.row for f in faults if f.level is Level.ROW and f.table == table}
+        for table in (TRAJECTEN, METINGEN)
+    }
+    valid_t = trajectories[~trajectories["row_number"].isin(bad_rows[TRAJECTEN])]
+    valid_m = measurements[~measurements["row_number"].isin(bad_rows[METINGEN])]
+    considered = {TRAJECTEN: len(trajectories), METINGEN: len(measurements)}
+    quarantined = {table: len(bad_rows[table]) for table in (TRAJECTEN, METINGEN)}
+    for table in (TRAJECTEN, METINGEN):
+        if considered[table] and quarantined[table] / considered[table] > config.reject_share:
+            share = f"{quarantined[table]} van {considered[table]} ({quarantined[table] / considered[table]:.0%})"
+            faults.append(Fault("FILE_TOO_MANY_FAULTS", table=table, detail=share))
+
+    trajectory_of_row = {
+        TRAJECTEN: dict(zip(trajectories["row_number"], trajectories["trajectory_id"], strict=True)),
+        METINGEN: dict(zip(measurements["row_number"], measurements["trajectory_id"], strict=True)),
+    }
+    quarantine = pd.DataFrame(
+        [
+            (f.table, f.row, f.column, f.code, trajectory_of_row[f.table].get(f.row))
+            for f in faults
+            if f.level is Level.ROW
+        ],
+        columns=QUARANTINE_COLUMNS,
+    )
+    if any(f.level is Level.FILE for f in faults):
+        status = Status.REJECTED
+    elif any(quarantined.values()):
+        status = Status.ACCEPTED_WITH_QUARANTINE
+    else:
+        status = Status.ACCEPTED
+    verdict = DeliveryVerdict(
+        provider=delivery.provider,
+        month=delivery.month,
+        status=status,
+        faults=faults,
+        rows_read=delivery.rows_read,
+        quarantined=quarantined,
+        excluded_bezwaar=delivery.excluded_bezwaar,
+        reject_share=config.reject_share,
+    )
+    return ValidatedDelivery(verdict, valid_t.reset_index(drop=True), valid_m.reset_index(drop=True), quarantine)
+
+
+def rejected_verdict(provider: str, month: str, faults: list[Fault], config_share: float = 0.10) -> DeliveryVerdict:
+    return DeliveryVerdict(provider=provider, month=month, status=Status.REJECTED, faults=faults, reject_share=config_share)

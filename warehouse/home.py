@@ -1,0 +1,72 @@
+"""The home folder (interfaces.md): all state lives under DATABANK_HOME. The default for a
+checkout is outside the repository (~/.local/share/databank), so keys and data never sit in it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from schemas.config import ConsortiumConfig, install_default_config, load_config
+
+DEFAULT_HOME = Path.home() / ".local" / "share" / "databank"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent  # where dagster.yaml ships
+
+
+@dataclass(frozen=True)
+class DatabankHome:
+    root: Path
+
+    @property
+    def config_dir(self) -> Path:
+        return self.root / "config"
+
+    @property
+    def landing(self) -> Path:
+        return self.root / "landing"
+
+    @property
+    def warehouse(self) -> Path:
+        return self.root / "warehouse" / "databank.duckdb"
+
+    @property
+    def publication(self) -> Path:
+        return self.root / "publish" / "analyst.duckdb"
+
+    @property
+    def reports(self) -> Path:
+        return self.root / "reports"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.root / "dagster"
+
+    @property
+    def key_file(self) -> Path:
+        override = os.environ.get("DATABANK_KEY_FILE")
+        return Path(override).expanduser().resolve() if override else self.root / "secrets" / "pseudonym.key"
+
+    def report_dir(self, provider: str, month: str) -> Path:
+        return self.reports / provider / month
+
+    def config(self) -> ConsortiumConfig:
+        return load_config(self.config_dir)
+
+    def prepare(self) -> None:
+        """A new home gets its folders, the shipped configuration and Dagster's instance file."""
+        for folder in (self.landing, self.warehouse.parent, self.publication.parent, self.reports):
+            folder.mkdir(parents=True, exist_ok=True)
+        install_default_config(self.config_dir)
+        self.dagster_home.mkdir(parents=True, exist_ok=True)
+        instance_file = self.dagster_home / "dagster.yaml"
+        template = PROJECT_ROOT / "dagster.yaml"
+        if template.is_file() and (
+            not instance_file.exists() or instance_file.read_bytes() != template.read_bytes()
+        ):
+            shutil.copyfile(template, instance_file)
+
+
+def resolve_home() -> DatabankHome:
+    root = os.environ.get("DATABANK_HOME")
+    return DatabankHome(Path(root).expanduser().resolve() if root else DEFAULT_HOME)

@@ -1,0 +1,126 @@
+"""Loading validated deliveries: first into `intake` (what the read step produced), then staged
+as the version in force of its (provider, month). Each write is one transaction, so a crash
+leaves either the previous state or the new one."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import duckdb
+import pandas as pd
+
+from warehouse.connection import transaction
+from warehouse.sql import execute, run_sql
+
+STAGED_TRAJECTORY_COLUMNS = [
+    "delivery_id", "provider", "month", "row_number", "trajectory_id", "client_id", "birth_year",
+    "age_at_start", "geslacht", "pc4", "team", "interventie", "hulpvorm", "startdatum",
+    "einddatum", "reden_einde", "doelrealisatie", "tevredenheid",
+]
+STAGED_MEASUREMENT_COLUMNS = [
+    "delivery_id", "provider", "month", "row_number", "trajectory_id", "instrument", "schaal",
+    "informant", "meetmoment", "datum", "score",
+]
+QUARANTINE_COLUMNS = [
+    "delivery_id", "provider", "month", "table_name", "row_number", "column_name", "reason_code",
+    "trajectory_id",
+]
+
+
+@dataclass(frozen=True)
+class DeliveryRecord:
+    """Lineage of one delivery attempt: counts and fault codes, never content."""
+
+    delivery_id: str
+    provider: str
+    month: str
+    files_json: str
+    received_at: dt.datetime
+    status: str
+    rows_trajecten: int
+    rows_metingen: int
+    quarantined_trajecten: int
+    quarantined_metingen: int
+    excluded_bezwaar: int
+    fault_codes: str
+    config_hash: str
+
+
+@dataclass(frozen=True)
+class LatestAttempt:
+    delivery_id: str
+    status: str
+    config_hash: str
+
+
+def latest_attempt(con: duckdb.DuckDBPyConnection, provider: str, month: str) -> LatestAttempt | None:
+    rows = run_sql(con, "select_latest_attempt", {"provider": provider, "month": month})
+    return LatestAttempt(*rows[0]) if rows else None
+
+
+def needs_processing(
+    con: duckdb.DuckDBPyConnection, provider: str, month: str, delivery_id: str, config_hash: str
+) -> bool:
+    """The same bytes change nothing; a rejected delivery is judged again only under a changed
+    configuration (e.g. its provider has since been registered)."""
+    latest = latest_attempt(con, provider, month)
+    if latest is None or latest.delivery_id != delivery_id:
+        return True
+    return latest.status == "rejected" and latest.config_hash != config_hash
+
+
+def _with_lineage(frame: pd.DataFrame, record: DeliveryRecord, columns: list[str]) -> pd.DataFrame:
+    frame = frame.copy()
+    frame["delivery_id"] = record.delivery_id
+    frame["provider"] = record.provider
+    frame["month"] = record.month
+    return frame.reindex(columns=columns)
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
+    if frame.empty:
+        return
+    con.register("incoming_frame", frame)
+    try:
+        execute(con, f"INSERT INTO {table} BY NAME SELECT * FROM incoming_frame")
+    finally:
+        con.unregister("incoming_frame")
+
+
+def write_intake(
+    con: duckdb.DuckDBPyConnection,
+    record: DeliveryRecord,
+    trajectories: pd.DataFrame,
+    measurements: pd.DataFrame,
+    quarantine: pd.DataFrame,
+) -> None:
+    keys = {"provider": record.provider, "month": record.month}
+    with transaction(con):
+        run_sql(con, "delete_intake", keys)
+        _insert(con, "intake.trajectories", _with_lineage(trajectories, record, STAGED_TRAJECTORY_COLUMNS))
+        _insert(con, "intake.measurements", _with_lineage(measurements, record, STAGED_MEASUREMENT_COLUMNS))
+        _insert(con, "intake.quarantine", _with_lineage(quarantine, record, QUARANTINE_COLUMNS))
+        record_frame = pd.DataFrame([record.__dict__]).rename(columns={"files_json": "files"})
+        record_frame["is_current"] = False
+        _insert(con, "intake.deliveries", record_frame)
+
+
+def pending_intakes(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
+    return execute(con, "SELECT provider, month, status FROM intake.deliveries ORDER BY provider, month")
+
+
+def stage_intake(con: duckdb.DuckDBPyConnection, provider: str, month: str) -> str | None:
+    """Promote the intake of (provider, month): an accepted one replaces the month whole, a
+    rejected one is only recorded. Returns the status staged, or None if nothing waited."""
+    keys = {"provider": provider, "month": month}
+    rows = execute(
+        con, "SELECT status FROM intake.deliveries WHERE provider = $provider AND month = $month", keys
+    )
+    if not rows:
+        return None
+    status = rows[0][0]
+    with transaction(con):
+        run_sql(con, "record_rejected_intake" if status == "rejected" else "stage_accepted_intake", keys)
+        run_sql(con, "delete_intake", keys)
+    return status

@@ -1,0 +1,46 @@
+"""Publishing the analysts' copy: written to a temporary file beside the target and renamed into
+place, so a reader opens the previous build or the new one, never half of one, and an analyst
+holding the old file open never blocks the pipeline."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+
+from warehouse.sql import execute
+
+PUBLISHED_TABLES = ("mart.outcome_scores", "mart.trajectory_indicators", "mart.deliveries")
+
+
+def _fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def publish_analyst_copy(con: duckdb.DuckDBPyConnection, target: Path) -> int:
+    """Copy the mart schema into a fresh DuckDB file and atomically replace the target.
+    Returns the number of rows published."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    for leftover in (temporary, Path(f"{temporary}.wal")):
+        leftover.unlink(missing_ok=True)
+    execute(con, "ATTACH ? AS publication", [str(temporary)])
+    rows = 0
+    try:
+        execute(con, "CREATE SCHEMA publication.mart")
+        for table in PUBLISHED_TABLES:
+            name = table.split(".")[1]
+            execute(con, f"CREATE TABLE publication.mart.{name} AS SELECT * FROM {table}")
+            rows += execute(con, f"SELECT count(*) FROM publication.mart.{name}")[0][0]
+    finally:
+        execute(con, "DETACH publication")
+    with temporary.open("rb+") as handle:
+        os.fsync(handle.fileno())
+    os.replace(temporary, target)
+    _fsync_directory(target.parent)
+    return rows

@@ -1,0 +1,11 @@
+-- A correction replaces its month whole (delivery-format §1, §9.6): the month's staged rows and
+-- quarantine make way for the accepted intake, and the delivery becomes the version in force.
+DELETE FROM staging.trajectories WHERE provider = $provider AND month = $month;
+DELETE FROM staging.measurements WHERE provider = $provider AND month = $month;
+DELETE FROM staging.quarantine WHERE provider = $provider AND month = $month;
+UPDATE staging.deliveries SET is_current = false WHERE provider = $provider AND month = $month;
+INSERT INTO staging.trajectories SELECT * FROM intake.trajectories WHERE provider = $provider AND month = $month;
+INSERT INTO staging.measurements SELECT * FROM intake.measurements WHERE provider = $provider AND month = $month;
+INSERT INTO staging.quarantine SELECT * FROM intake.quarantine WHERE provider = $provider AND month = $month;
+INSERT OR REPLACE INTO staging.deliveries
+SELECT * REPLACE (true AS is_current) FROM intake.deliveries WHERE provider = $provider AND month = $month;
