@@ -1,0 +1,190 @@
+"""Per-delivery assets: the read step (read, pseudonymise, validate, report) and staging. Both
+take a partition range, so a backfill of hundreds of deliveries is one run, not hundreds."""
+
+
+import datetime as dt
+from dataclasses import dataclass
+
+import dagster as dg
+from dagster import AssetExecutionContext
+
+from assets.partitions import delivery_partitions, provider_and_month
+from assets.resources import HomeResource, KeyResource
+from pseudonymise.landing import fingerprint_delivery
+from pseudonymise.pseudonyms import Pseudonymiser
+from schemas.check import inspect_delivery
+from schemas.config import ConsortiumConfig, config_fingerprint
+from schemas.delivery import METINGEN, TRAJECTEN
+from schemas.report import write_report
+from warehouse.connection import open_warehouse
+from warehouse.home import DatabankHome
+from warehouse.load import DeliveryRecord, needs_processing, stage_intake, write_intake
+
+WAREHOUSE_WRITE_TAGS = {"databank/warehouse": "write"}
+
+
+@dataclass(frozen=True)
+class DeliveryOutcome:
+    """Counts only: this is what reaches Dagster's metadata and logs."""
+
+    provider: str
+    month: str
+    status: str
+    rows_trajecten: int = 0
+    rows_metingen: int = 0
+    quarantined_trajecten: int = 0
+    quarantined_metingen: int = 0
+    excluded_bezwaar: int = 0
+    fault_codes: str = ""
+
+
+def read_delivery_into_intake(
+    con: object,
+    home: DatabankHome,
+    config: ConsortiumConfig,
+    config_hash: str,
+    pseudonymiser: Pseudonymiser,
+    provider: str,
+    month: str,
+    today: dt.date,
+) -> DeliveryOutcome | None:
+    """None when there is no delivery for the partition; status 'unchanged' for bytes already
+    processed. Otherwise the delivery is judged, reported to the steward and written to intake."""
+    folder = home.landing / provider / month
+    if not folder.is_dir() or folder.is_symlink():
+        return None
+    fingerprint = fingerprint_delivery(provider, month, folder)
+    if not needs_processing(con, provider, month, fingerprint.delivery_id, config_hash):
+        return DeliveryOutcome(provider, month, "unchanged")
+    validated = inspect_delivery(folder, provider, month, config, pseudonymiser, today)
+    verdict = validated.verdict
+    write_report(verdict, home.report_dir(provider, month))
+    file_codes = ",".join(sorted({f.code for f in verdict.file_faults}))
+    outcome = DeliveryOutcome(
+        provider=provider,
+        month=month,
+        status=verdict.status.value,
+        rows_trajecten=verdict.rows_read.get(TRAJECTEN, 0),
+        rows_metingen=verdict.rows_read.get(METINGEN, 0),
+        quarantined_trajecten=verdict.quarantined.get(TRAJECTEN, 0),
+        quarantined_metingen=verdict.quarantined.get(METINGEN, 0),
+        excluded_bezwaar=verdict.excluded_bezwaar.get(TRAJECTEN, 0),
+        fault_codes=file_codes,
+    )
+    record = DeliveryRecord(
+        delivery_id=fingerprint.delivery_id,
+        provider=provider,
+        month=month,
+        files_json=fingerprint.files_json(),
+        received_at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
+        status=outcome.status,
+        rows_trajecten=outcome.rows_trajecten,
+        rows_metingen=outcome.rows_metingen,
+        quarantined_trajecten=outcome.quarantined_trajecten,
+        quarantined_metingen=outcome.quarantined_metingen,
+        excluded_bezwaar=outcome.excluded_bezwaar,
+        fault_codes=file_codes,
+        config_hash=config_hash,
+    )
+    write_intake(con, record, validated.trajectories, validated.measurements, validated.quarantine)
+    return outcome
+
+
+def _outcome_table(outcomes: list[DeliveryOutcome]) -> str:
+    lines = [
+        "| provider | month | status | trajecten | metingen | quarantined | bezwaar | file faults |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for o in outcomes:
+        lines.append(
+            f"| {o.provider} | {o.month} | {o.status} | {o.rows_trajecten} | {o.rows_metingen} | "
+            f"{o.quarantined_trajecten + o.quarantined_metingen} | {o.excluded_bezwaar} | {o.fault_codes} |"
+        )
+    return "\n".join(lines)
+
+
+@dg.asset(
+    partitions_def=delivery_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    pool="warehouse",
+    group_name="deliveries",
+    kinds={"python", "duckdb"},
+    check_specs=[dg.AssetCheckSpec("delivery_accepted", asset="pseudonymised_delivery")],
+    description="Each delivery read, pseudonymised (HMAC under HKDF subkeys) and validated "
+    "(Pandera); the steward's report written; valid rows and quarantine held in intake.",
+)
+def pseudonymised_delivery(
+    context: AssetExecutionContext, home: HomeResource, key: KeyResource
+) -> dg.MaterializeResult:
+    databank = home.home
+    config = databank.config()
+    config_hash = config_fingerprint(databank.config_dir)
+    pseudonymiser = Pseudonymiser(key.load())
+    today = dt.date.today()
+    outcomes: list[DeliveryOutcome] = []
+    absent = 0
+    with open_warehouse(databank.warehouse) as con:
+        for partition_key in context.partition_keys:
+            provider, month = provider_and_month(partition_key)
+            outcome = read_delivery_into_intake(
+                con, databank, config, config_hash, pseudonymiser, provider, month, today
+            )
+            if outcome is None:
+                absent += 1
+                continue
+            outcomes.append(outcome)
+            context.log.info(f"delivery {provider} {month}: {outcome.status}")
+    judged = [o for o in outcomes if o.status != "unchanged"]
+    rejected = [o for o in judged if o.status == "rejected"]
+    return dg.MaterializeResult(
+        metadata={
+            "deliveries_judged": len(judged),
+            "deliveries_unchanged": len(outcomes) - len(judged),
+            "partitions_without_delivery": absent,
+            "accepted": sum(o.status == "accepted" for o in judged),
+            "accepted_with_quarantine": sum(o.status == "accepted_with_quarantine" for o in judged),
+            "rejected": len(rejected),
+            "rows_trajecten": sum(o.rows_trajecten for o in judged),
+            "rows_metingen": sum(o.rows_metingen for o in judged),
+            "quarantined_rows": sum(o.quarantined_trajecten + o.quarantined_metingen for o in judged),
+            "excluded_by_objection": sum(o.excluded_bezwaar for o in judged),
+            "deliveries": dg.MetadataValue.md(_outcome_table(judged)),
+        },
+        check_results=[
+            dg.AssetCheckResult(
+                check_name="delivery_accepted",
+                passed=not rejected,
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={
+                    "rejected": len(rejected),
+                    "rejected_deliveries": ", ".join(f"{o.provider} {o.month}" for o in rejected),
+                },
+            )
+        ],
+    )
+
+
+@dg.asset(
+    partitions_def=delivery_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    deps=[pseudonymised_delivery],
+    pool="warehouse",
+    group_name="deliveries",
+    kinds={"duckdb"},
+    description="Accepted deliveries become the version in force of their (provider, month), "
+    "replacing an earlier one whole; rejected ones are recorded and change nothing.",
+)
+def staged_delivery(context: AssetExecutionContext, home: HomeResource) -> dg.MaterializeResult:
+    statuses: list[str] = []
+    with open_warehouse(home.home.warehouse) as con:
+        for partition_key in context.partition_keys:
+            provider, month = provider_and_month(partition_key)
+            status = stage_intake(con, provider, month)
+            if status is not None:
+                statuses.append(status)
+    return dg.MaterializeResult(
+        metadata={
+            "staged": sum(s != "rejected" for s in statuses),
+            "rejected_recorded": sum(s == "rejected" for s in statuses),
+        }
+    )

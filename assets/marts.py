@@ -1,0 +1,99 @@
+"""Warehouse-wide assets: core state and outcome marts (one transaction), the Great Expectations
+guard, and the analysts' published copy."""
+
+
+import dagster as dg
+from dagster import AssetExecutionContext
+
+from assets.deliveries import staged_delivery
+from assets.resources import HomeResource
+from warehouse.connection import open_warehouse
+from warehouse.marts import build_marts
+from warehouse.publish import publish_analyst_copy
+from warehouse.quality import validate_warehouse
+
+CORE_TRAJECTORIES = dg.AssetKey(["core", "trajectories"])
+CORE_MEASUREMENTS = dg.AssetKey(["core", "measurements"])
+OUTCOME_SCORES = dg.AssetKey(["mart", "outcome_scores"])
+TRAJECTORY_INDICATORS = dg.AssetKey(["mart", "trajectory_indicators"])
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(CORE_TRAJECTORIES, deps=[staged_delivery], group_name="warehouse", kinds={"duckdb"},
+                     description="Latest valid state per trajectory (outcome-metrics §1)."),
+        dg.AssetSpec(CORE_MEASUREMENTS, deps=[staged_delivery], group_name="warehouse", kinds={"duckdb"},
+                     description="De-duplicated measurements (outcome-metrics §1)."),
+        dg.AssetSpec(OUTCOME_SCORES, deps=[CORE_TRAJECTORIES, CORE_MEASUREMENTS], group_name="marts",
+                     kinds={"duckdb"}, description="Start/end scores per group and measure, suppressed below k."),
+        dg.AssetSpec(TRAJECTORY_INDICATORS, deps=[CORE_TRAJECTORIES], group_name="marts",
+                     kinds={"duckdb"}, description="Planned end, goals, satisfaction per group, suppressed below k."),
+    ],
+    pool="warehouse",
+    name="warehouse_build",
+)
+def warehouse_build(context: AssetExecutionContext, home: HomeResource):  # noqa: ANN201
+    """Core and marts rebuild in one transaction: a crash keeps the previous build whole."""
+    databank = home.home
+    config = databank.config()
+    with open_warehouse(databank.warehouse) as con:
+        counts = build_marts(con, config.registry, config.k)
+    context.log.info(f"warehouse rebuilt: {counts}")
+    yield dg.MaterializeResult(asset_key=CORE_TRAJECTORIES, metadata={"rows": counts.core_trajectories})
+    yield dg.MaterializeResult(asset_key=CORE_MEASUREMENTS, metadata={"rows": counts.core_measurements})
+    yield dg.MaterializeResult(
+        asset_key=OUTCOME_SCORES,
+        metadata={"rows": counts.outcome_score_rows, "suppressed_rows": counts.outcome_score_rows_suppressed, "k": config.k},
+    )
+    yield dg.MaterializeResult(
+        asset_key=TRAJECTORY_INDICATORS,
+        metadata={
+            "rows": counts.trajectory_indicator_rows,
+            "suppressed_rows": counts.trajectory_indicator_rows_suppressed,
+            "k": config.k,
+        },
+    )
+
+
+@dg.asset_check(
+    asset=OUTCOME_SCORES,
+    additional_deps=[TRAJECTORY_INDICATORS, CORE_TRAJECTORIES, CORE_MEASUREMENTS],
+    blocking=True,
+    description="Great Expectations suite over core and marts; a failure blocks publication.",
+)
+def warehouse_expectations(home: HomeResource) -> dg.AssetCheckResult:
+    databank = home.home
+    config = databank.config()
+    with open_warehouse(databank.warehouse) as con:
+        result = validate_warehouse(con, config.k)
+    failed = result.failed
+    return dg.AssetCheckResult(
+        passed=result.success,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={
+            "expectations": len(result.outcomes),
+            "failed": len(failed),
+            "failures": dg.MetadataValue.md(
+                "\n".join(
+                    f"- {o.table} {o.expectation} {o.column or ''}: {o.unexpected_count} unexpected"
+                    for o in failed
+                )
+                or "none"
+            ),
+        },
+    )
+
+
+@dg.asset(
+    key=dg.AssetKey(["publish", "analyst_copy"]),
+    deps=[OUTCOME_SCORES, TRAJECTORY_INDICATORS],
+    pool="warehouse",
+    group_name="marts",
+    kinds={"duckdb"},
+    description="publish/analyst.duckdb: the mart schema, replaced whole and atomically.",
+)
+def analyst_copy(home: HomeResource) -> dg.MaterializeResult:
+    databank = home.home
+    with open_warehouse(databank.warehouse) as con:
+        rows = publish_analyst_copy(con, databank.publication)
+    return dg.MaterializeResult(metadata={"rows_published": rows, "path": str(databank.publication)})

@@ -1,0 +1,28 @@
+"""A delivery is one provider and one reporting month: the partition of every per-delivery
+asset. Providers are discovered from the landing folder, months are calendar months."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+MONTH_FORMAT = "%Y-%m"
+FIRST_MONTH = "2015-01"
+
+provider_partitions = dg.DynamicPartitionsDefinition(name="provider")
+# end_offset=1 makes the current month a partition: a month may be delivered while it runs.
+month_partitions = dg.MonthlyPartitionsDefinition(
+    start_date=FIRST_MONTH, fmt=MONTH_FORMAT, end_offset=1
+)
+delivery_partitions = dg.MultiPartitionsDefinition(
+    {"provider": provider_partitions, "month": month_partitions}
+)
+
+
+def delivery_partition_key(provider: str, month: str) -> dg.MultiPartitionKey:
+    return dg.MultiPartitionKey({"provider": provider, "month": month})
+
+
+def provider_and_month(partition_key: str) -> tuple[str, str]:
+    key = delivery_partitions.get_partition_key_from_str(partition_key)
+    dimensions = key.keys_by_dimension
+    return dimensions["provider"], dimensions["month"]

@@ -1,0 +1,165 @@
+"""`databank run` and `databank demo`: the same Dagster graph the daemon runs, executed in this
+process against the home's Dagster instance. Pending deliveries of one provider are one run over
+a partition range, so a first load of years of months is a handful of runs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import dagster as dg
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+)
+
+from assets.deliveries import WAREHOUSE_WRITE_TAGS
+from assets.partitions import delivery_partition_key, provider_partitions
+from pseudonymise.keys import load_key_file
+from pseudonymise.landing import LandingDelivery, fingerprint_delivery, scan_landing
+from schemas.check import folder_faults, rejected
+from schemas.config import config_fingerprint
+from schemas.report import write_report
+from warehouse.connection import open_warehouse
+from warehouse.home import DatabankHome
+from warehouse.load import needs_processing
+from warehouse.sql import execute
+
+# The run's own events go to Dagster's event log; the terminal gets our summary only.
+QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+
+# Folder faults that keep a delivery out of Dagster: such a folder cannot name a partition.
+UNPARTITIONABLE = {"FILE_INVALID_PROVIDER_FOLDER", "FILE_INVALID_MONTH_FOLDER", "FILE_MONTH_IN_FUTURE"}
+
+
+class PipelineFailed(Exception):
+    """The pipeline itself failed (not a delivery): the message names the step, never data."""
+
+
+@dataclass
+class RunSummary:
+    judged: list[tuple[str, str, str]] = field(default_factory=list)  # provider, month, status
+    unpartitionable: list[tuple[str, str]] = field(default_factory=list)
+    unchanged: int = 0
+    mart_rows: dict[str, int] = field(default_factory=dict)
+
+    def lines(self, home: DatabankHome) -> list[str]:
+        out = []
+        for provider, month, status in self.judged:
+            out.append(f"  {provider} {month}: {status}  (report: {home.report_dir(provider, month)})")
+        for provider, month in self.unpartitionable:
+            out.append(f"  {provider}/{month}: rejected  (report: {home.report_dir(provider, month)})")
+        if self.unchanged:
+            out.append(f"  {self.unchanged} deliveries unchanged since they were processed")
+        if not out:
+            out.append("  no deliveries in landing/")
+        return out
+
+
+def _instance(home: DatabankHome) -> dg.DagsterInstance:
+    os.environ["DAGSTER_HOME"] = str(home.dagster_home)
+    return dg.DagsterInstance.get()
+
+
+def _check_result(result: dg.ExecuteInProcessResult, what: str) -> None:
+    if result.success:
+        return
+    failures = [
+        event.step_key or "run"
+        for event in result.all_events
+        if event.is_step_failure or event.event_type_value == "RUN_FAILURE"
+    ]
+    raise PipelineFailed(
+        f"{what} failed in step(s) {', '.join(sorted(set(failures))) or 'unknown'}; "
+        f"see the run {result.run_id} in the Dagster UI or its event log"
+    )
+
+
+def run_pipeline(
+    home: DatabankHome,
+    today: dt.date | None = None,
+    progress: Callable[[str], None] = lambda _: None,
+) -> RunSummary:
+    """Process every new or changed delivery, rebuild the marts and republish."""
+    from pipelines.definitions import build_definitions
+
+    today = today or dt.date.today()
+    home.prepare()
+    config = home.config()
+    load_key_file(home.key_file)  # stop here, with how to create one, if there is no key
+    config_hash = config_fingerprint(home.config_dir)
+    summary = RunSummary()
+
+    partitionable: list[LandingDelivery] = []
+    for delivery in scan_landing(home.landing):
+        faults = [
+            f for f in folder_faults(delivery.provider, delivery.month, config, today)
+            if f.code in UNPARTITIONABLE
+        ]
+        if faults:
+            write_report(
+                rejected(delivery.provider, delivery.month, faults, config).verdict,
+                home.report_dir(delivery.provider, delivery.month),
+            )
+            summary.unpartitionable.append((delivery.provider, delivery.month))
+        else:
+            partitionable.append(delivery)
+
+    with open_warehouse(home.warehouse) as con:
+        pending = []
+        for delivery in partitionable:
+            fingerprint = fingerprint_delivery(delivery.provider, delivery.month, delivery.folder)
+            if needs_processing(con, delivery.provider, delivery.month, fingerprint.delivery_id, config_hash):
+                pending.append((delivery, fingerprint.delivery_id))
+            else:
+                summary.unchanged += 1
+
+    instance = _instance(home)
+    definitions = build_definitions(home)
+    known = set(instance.get_dynamic_partitions(provider_partitions.name))
+    new_providers = sorted({d.provider for d, _ in pending} - known)
+    if new_providers:
+        instance.add_dynamic_partitions(provider_partitions.name, new_providers)
+
+    months_by_provider: dict[str, list[str]] = defaultdict(list)
+    for delivery, _ in pending:
+        months_by_provider[delivery.provider].append(delivery.month)
+    ingest = definitions.resolve_job_def("ingest_deliveries")
+    for provider, months in sorted(months_by_provider.items()):
+        progress(f"reading {len(months)} deliveries of {provider}")
+        start, end = min(months), max(months)
+        result = ingest.execute_in_process(
+            run_config=QUIET_LOGS,
+            instance=instance,
+            tags={
+                **WAREHOUSE_WRITE_TAGS,
+                ASSET_PARTITION_RANGE_START_TAG: str(delivery_partition_key(provider, start)),
+                ASSET_PARTITION_RANGE_END_TAG: str(delivery_partition_key(provider, end)),
+            },
+            raise_on_error=False,
+        )
+        _check_result(result, f"reading the deliveries of {provider}")
+
+    if pending:
+        with open_warehouse(home.warehouse) as con:
+            ids = [delivery_id for _, delivery_id in pending]
+            rows = execute(
+                con,
+                "SELECT provider, month, status FROM staging.deliveries "
+                "WHERE list_contains($ids, delivery_id) ORDER BY provider, month",
+                {"ids": ids},
+            )
+        summary.judged = [(p, m, s) for p, m, s in rows]
+
+    progress("rebuilding the marts and publishing")
+    rebuild = definitions.resolve_job_def("rebuild_and_publish")
+    result = rebuild.execute_in_process(
+        run_config=QUIET_LOGS, instance=instance, tags=WAREHOUSE_WRITE_TAGS, raise_on_error=False)
+    _check_result(result, "rebuilding and publishing")
+    with open_warehouse(home.warehouse) as con:
+        for table in ("outcome_scores", "trajectory_indicators"):
+            summary.mart_rows[table] = execute(con, f"SELECT count(*) FROM mart.{table}")[0][0]
+    return summary
