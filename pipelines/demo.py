@@ -1,0 +1,90 @@
+"""`databank demo`: a synthetic consortium (several providers, overlapping monthly deliveries,
+Dutch names, valid BSNs, a few faulty rows, one correction) through the whole pipeline."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from pipelines.synthetic import (
+    DEFAULT_INTERVENTIONS,
+    DEFAULT_PROVIDERS,
+    write_correction,
+    write_synthetic_consortium,
+)
+from pseudonymise.keys import generate_key_file
+from warehouse.home import DatabankHome
+
+DEMO_MONTHS = 8
+DEMO_TRAJECTORIES_PER_PROVIDER = 160
+
+
+class DemoRefused(Exception):
+    pass
+
+
+def demo_months(today: dt.date, count: int = DEMO_MONTHS) -> list[str]:
+    """The `count` months before the current one, oldest first."""
+    year, month = today.year, today.month
+    months = []
+    for _ in range(count):
+        month -= 1
+        if month == 0:
+            year, month = year - 1, 12
+        months.append(f"{year:04d}-{month:02d}")
+    return sorted(months)
+
+
+def consortium_toml(providers: dict[str, str], interventions: dict[str, str]) -> str:
+    lines = ["# Written by `databank demo`.", "", "[providers]"]
+    lines += [f'{code} = "{name}"' for code, name in providers.items()]
+    lines += ["", "[interventions]"]
+    lines += [f'"{code}" = "{name}"' for code, name in interventions.items()]
+    lines += ["", "[suppression]", "k = 10", "", "[validation]", "reject_share = 0.10", ""]
+    return "\n".join(lines)
+
+
+def run_demo(home: DatabankHome, run: Callable[[DatabankHome], int], today: dt.date | None = None) -> int:
+    today = today or dt.date.today()
+    if (home.landing.exists() and any(home.landing.iterdir())) or home.warehouse.exists():
+        raise DemoRefused(
+            f"{home.root} is not empty; the demo needs an empty home "
+            "(set DATABANK_HOME to a new folder, or use `make demo`, which starts afresh)"
+        )
+    home.prepare()
+    (home.config_dir / "consortium.toml").write_text(
+        consortium_toml(DEFAULT_PROVIDERS, DEFAULT_INTERVENTIONS), encoding="utf-8"
+    )
+    if not home.key_file.exists():
+        key = generate_key_file(home.key_file)
+        print(f"Created a demo key at {home.key_file} (key id {key.key_id}).")
+    months = demo_months(today)
+    consortium = write_synthetic_consortium(
+        home.landing, months=months, trajectories_per_provider=DEMO_TRAJECTORIES_PER_PROVIDER
+    )
+    print(
+        f"Wrote {len(consortium.deliveries)} synthetic deliveries: {len(consortium.providers)} providers "
+        f"x {len(months)} months ({months[0]} to {months[-1]})."
+    )
+    status = run(home)
+    if status != 0:
+        return status
+    corrected_provider, corrected_month = next(iter(consortium.providers)), months[-2]
+    write_correction(home.landing, corrected_provider, corrected_month)
+    print(f"\nA steward corrects {corrected_provider} {corrected_month}; running again:")
+    status = run(home)
+    if status != 0:
+        return status
+    print(
+        "\nWhere to look:\n"
+        f"  analysts' copy:   {home.publication}\n"
+        f"  steward reports:  {home.reports}/<provider>/<YYYY-MM>/rapport.html\n"
+        f"  warehouse:        {home.warehouse} (pipeline only)\n"
+        "  Dagster UI:       make dev  (then http://127.0.0.1:3000)\n"
+        "Try:\n"
+        f"  python -c \"import duckdb; print(duckdb.connect('{home.publication}', read_only=True)"
+        ".sql(\\\"select organisation, instrument, informant, n_paired, round(mean_improvement, 1) "
+        "as improvement, round(effect_size, 2) as es from mart.outcome_scores "
+        "where level = 'organisation' and period = 'all'\\\"))\""
+    )
+    return 0
