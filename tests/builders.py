@@ -1,0 +1,104 @@
+"""Builders for small deliveries in the steward's format and test homes. Data are generated
+here, never committed."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from pathlib import Path
+
+from pseudonymise.keys import generate_key_file
+from warehouse.home import DatabankHome
+
+TRAJECTEN_HEADER = [
+    "clientnummer", "bsn", "voornaam", "tussenvoegsel", "achternaam", "geboortedatum", "geslacht",
+    "postcode", "adres", "woonplaats", "telefoon", "email", "traject_id", "team", "interventie",
+    "hulpvorm", "startdatum", "einddatum", "reden_einde", "doelrealisatie", "tevredenheid",
+    "opmerkingen", "bezwaar",
+]
+METINGEN_HEADER = [
+    "clientnummer", "traject_id", "instrument", "schaal", "informant", "meetmoment", "datum", "score",
+]
+
+TEST_CONSORTIUM = """
+[providers]
+de-boog = "De Boog Jeugdhulp"
+horizon-jeugd = "Horizon Jeugdzorg"
+
+[interventions]
+MST = "Multisysteemtherapie"
+FFT = "Functional Family Therapy"
+
+[suppression]
+k = {k}
+
+[validation]
+reject_share = 0.10
+"""
+
+
+def trajectory(number: int, **overrides: str) -> dict[str, str]:
+    """One valid trajectory row; identifiers derive from `number` so rows stay distinct."""
+    row = {
+        "clientnummer": f"C{number:05d}",
+        "bsn": "",
+        "voornaam": "Sanne",
+        "tussenvoegsel": "van",
+        "achternaam": "Dijk",
+        "geboortedatum": "03-07-2012",
+        "geslacht": "V",
+        "postcode": "3511 AB",
+        "adres": "Oudegracht 1",
+        "woonplaats": "Utrecht",
+        "telefoon": "06-12345678",
+        "email": "sanne@example.nl",
+        "traject_id": f"T{number:05d}",
+        "team": "Team Noord",
+        "interventie": "MST",
+        "hulpvorm": "ambulant",
+        "startdatum": "01-01-2025",
+        "einddatum": "",
+        "reden_einde": "",
+        "doelrealisatie": "",
+        "tevredenheid": "",
+        "opmerkingen": "",
+        "bezwaar": "",
+    }
+    row.update(overrides)
+    return row
+
+
+def measurement(number: int, meetmoment: str, datum: str, score: str, **overrides: str) -> dict[str, str]:
+    row = {
+        "clientnummer": f"C{number:05d}",
+        "traject_id": f"T{number:05d}",
+        "instrument": "CBCL",
+        "schaal": "totaal",
+        "informant": "ouder",
+        "meetmoment": meetmoment,
+        "datum": datum,
+        "score": score,
+    }
+    row.update(overrides)
+    return row
+
+
+def render_csv(
+    header: Sequence[str], rows: Sequence[dict[str, str]], delimiter: str = ";", newline: str = "\r\n"
+) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator=newline)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([row.get(column, "") for column in header])
+    return buffer.getvalue()
+
+
+def make_home(root: Path, k: int = 10, with_key: bool = True) -> DatabankHome:
+    home = DatabankHome(root)
+    home.prepare()
+    (home.config_dir / "consortium.toml").write_text(TEST_CONSORTIUM.format(k=k), encoding="utf-8")
+    if with_key:
+        generate_key_file(home.key_file)
+    return home

@@ -1,0 +1,145 @@
+"""`databank run` on the real Dagster graph, in-process: nothing lost, nothing double-counted
+(delivery-format §1, §8, §9.4, §9.6; outcome-metrics §1)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pytest
+
+from pipelines.cli import main
+from pipelines.runner import run_pipeline
+from tests.builders import measurement, trajectory
+from warehouse.home import DatabankHome
+
+TODAY = dt.date(2026, 11, 25)
+
+
+def core_rows(home: DatabankHome, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(home.warehouse), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def test_run_without_key_stops_with_how_to_create_one(
+    tmp_path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    monkeypatch.setenv("DATABANK_HOME", str(tmp_path / "keyless"))
+    monkeypatch.delenv("DATABANK_KEY_FILE", raising=False)
+    status = main(["run"])
+    err = capsys.readouterr().err
+    assert status != 0
+    assert "databank keygen" in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "keyless" / "warehouse" / "databank.duckdb").exists()
+
+
+def test_run_trajectory_in_six_monthly_deliveries_counts_once(home: DatabankHome, write_delivery) -> None:
+    months = ["2025-01", "2025-02", "2025-03", "2025-04", "2025-05", "2025-06"]
+    for month in months:
+        ended = month == "2025-06"
+        rows = [
+            trajectory(
+                1,
+                einddatum="20-06-2025" if ended else "",
+                reden_einde="1" if ended else "",
+                team="Team Noord" if month < "2025-04" else "Team Zuid",
+            )
+        ]
+        metingen = [measurement(1, "start", "10-01-2025", "70")]
+        if ended:
+            metingen.append(measurement(1, "eind", "15-06-2025", "55"))
+        write_delivery(home.landing, "de-boog", month, rows, metingen)
+    summary = run_pipeline(home, today=TODAY)
+    assert [s for _, _, s in summary.judged] == ["accepted"] * 6
+    assert core_rows(home, "SELECT count(*), any_value(team) FROM core.trajectories") == [(1, "Team Zuid")]
+    # The start measurement is in all six deliveries: de-duplicated to one.
+    assert core_rows(home, "SELECT meetmoment, count(*) FROM core.measurements GROUP BY 1 ORDER BY 1") == [
+        ("eind", 1), ("start", 1)
+    ]
+    published = duckdb.connect(str(home.publication), read_only=True)
+    try:
+        n = published.execute(
+            "SELECT n_ended, n_paired, mean_improvement FROM mart.outcome_scores "
+            "WHERE level = 'consortium' AND period = 'all'"
+        ).fetchall()
+    finally:
+        published.close()
+    assert n == [(1, 1, 15.0)]
+
+
+def test_run_same_bytes_twice_change_nothing(home: DatabankHome, write_delivery) -> None:
+    write_delivery(home.landing, "de-boog", "2025-03", [trajectory(1), trajectory(2)])
+    first = run_pipeline(home, today=TODAY)
+    before = core_rows(home, "SELECT * FROM staging.deliveries")
+    second = run_pipeline(home, today=TODAY)
+    assert len(first.judged) == 1
+    assert second.judged == [] and second.unchanged == 1
+    assert core_rows(home, "SELECT * FROM staging.deliveries") == before
+    assert core_rows(home, "SELECT count(*) FROM staging.trajectories") == [(2,)]
+
+
+def test_run_correction_replaces_month_and_absent_trajectory_falls_back(
+    home: DatabankHome, write_delivery
+) -> None:
+    write_delivery(home.landing, "de-boog", "2025-02", [trajectory(1, team="Februari"), trajectory(2, team="Februari")])
+    write_delivery(home.landing, "de-boog", "2025-03", [trajectory(1, team="Maart"), trajectory(2, team="Maart")])
+    run_pipeline(home, today=TODAY)
+    # The correction of March renames trajectory 1's team and no longer contains trajectory 2.
+    write_delivery(home.landing, "de-boog", "2025-03", [trajectory(1, team="Maart gecorrigeerd")])
+    summary = run_pipeline(home, today=TODAY)
+    assert [(m, s) for _, m, s in summary.judged] == [("2025-03", "accepted")]
+    teams = core_rows(home, "SELECT team, month FROM core.trajectories ORDER BY team")
+    assert teams == [("Februari", "2025-02"), ("Maart gecorrigeerd", "2025-03")]
+    assert core_rows(home, "SELECT count(*) FROM staging.deliveries WHERE month = '2025-03' AND is_current") == [(1,)]
+    assert core_rows(home, "SELECT count(*) FROM staging.trajectories WHERE month = '2025-03'") == [(1,)]
+
+
+def test_run_rejected_correction_leaves_earlier_version_in_force(home: DatabankHome, write_delivery) -> None:
+    write_delivery(home.landing, "de-boog", "2025-03", [trajectory(1, team="Goed")])
+    run_pipeline(home, today=TODAY)
+    folder = write_delivery(home.landing, "de-boog", "2025-03", [trajectory(1, team="Fout")])
+    (folder / "metingen.csv").unlink()  # only one of the two tables: a file fault
+    summary = run_pipeline(home, today=TODAY)
+    assert [s for _, _, s in summary.judged] == ["rejected"]
+    assert core_rows(home, "SELECT team FROM core.trajectories") == [("Goed",)]
+    statuses = core_rows(home, "SELECT status, is_current FROM staging.deliveries ORDER BY received_at")
+    assert statuses == [("accepted", True), ("rejected", False)]
+    report = (home.report_dir("de-boog", "2025-03") / "rapport.txt").read_text(encoding="utf-8")
+    assert "FILE_TABLE_MISSING" in report and "AFGEWEZEN" in report
+
+
+def test_run_quarantined_newest_copy_keeps_last_valid_state(home: DatabankHome, write_delivery) -> None:
+    rows = [trajectory(n) for n in range(1, 12)]
+    write_delivery(home.landing, "de-boog", "2025-02", rows)
+    # In March trajectory 1 ends with an invalid code: that copy is quarantined, not a state.
+    march = [trajectory(1, einddatum="15-03-2025", reden_einde="9")] + [trajectory(n) for n in range(2, 12)]
+    write_delivery(home.landing, "de-boog", "2025-03", march, [measurement(1, "start", "05-01-2025", "66")])
+    summary = run_pipeline(home, today=TODAY)
+    assert dict(((m, s) for _, m, s in summary.judged)) == {
+        "2025-02": "accepted", "2025-03": "accepted_with_quarantine"
+    }
+    ended = core_rows(home, "SELECT count(*) FROM core.trajectories WHERE einddatum IS NOT NULL")
+    assert ended == [(0,)]
+    assert core_rows(home, "SELECT count(*) FROM core.trajectories") == [(11,)]
+    # The measurement of the quarantined trajectory row is not an unknown trajectory (§9.4).
+    assert core_rows(home, "SELECT count(*) FROM core.measurements") == [(1,)]
+    assert core_rows(home, "SELECT reason_code, row_number FROM staging.quarantine") == [("ROW_CODE_UNKNOWN", 2)]
+
+
+def test_run_unregistered_provider_and_future_month_are_rejected_with_reports(
+    home: DatabankHome, write_delivery
+) -> None:
+    write_delivery(home.landing, "onbekend-jeugd", "2025-03", [trajectory(1)])
+    write_delivery(home.landing, "de-boog", "2027-01", [trajectory(1)])
+    summary = run_pipeline(home, today=TODAY)
+    assert summary.judged == [("onbekend-jeugd", "2025-03", "rejected")]
+    assert summary.unpartitionable == [("de-boog", "2027-01")]
+    unknown = (home.report_dir("onbekend-jeugd", "2025-03") / "rapport.txt").read_text(encoding="utf-8")
+    assert "FILE_UNKNOWN_PROVIDER" in unknown and "consortium.toml" in unknown
+    future = (home.report_dir("de-boog", "2027-01") / "rapport.txt").read_text(encoding="utf-8")
+    assert "FILE_MONTH_IN_FUTURE" in future
+    assert core_rows(home, "SELECT count(*) FROM staging.trajectories") == [(0,)]

@@ -1,0 +1,137 @@
+"""No direct identifier survives the read step (delivery-format §5, §9.13): distinctive canary
+values go through the whole graph, accepted, quarantined and rejected, and `databank check`;
+then every artefact under the home except landing/ is searched, DuckDB files by query."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.cli import main
+from pipelines.runner import run_pipeline
+from tests.builders import measurement, trajectory
+from warehouse.home import DatabankHome
+
+TODAY = dt.date(2026, 11, 25)
+
+CANARY_IDENTIFIERS = {
+    "clientnummer": "CLNR-KANARIE-77",
+    "bsn": "725763863",
+    "voornaam": "Kanariepietje",
+    "tussenvoegsel": "kanarietussen",
+    "achternaam": "Zwaluwstaartje",
+    "geboortedatum": "17-11-2009",
+    "postcode": "9999 ZZ",
+    "adres": "Kanariestraat 13",
+    "woonplaats": "Kanariedorp",
+    "telefoon": "06-99887766",
+    "email": "kanarie.vogel@example.nl",
+    "traject_id": "TRJ-KANARIE-88",
+    "opmerkingen": "GEHEIM moeder vertelde over huiselijk geweld",
+}
+BAD_BSN = "123456780"  # fails the elfproef: its row is quarantined
+EXTRA_COLUMN_VALUE = "Dr. Kanariehouder"
+CANARIES = sorted(
+    {*CANARY_IDENTIFIERS.values(), BAD_BSN, EXTRA_COLUMN_VALUE, "9999ZZ", "2009-11-17",
+     "CLNR-KANARIE-78", "TRJ-KANARIE-89", "TRJ-KANARIE-90"}
+)
+
+
+def canary_deliveries(home: DatabankHome, write_delivery) -> Path:
+    ordinary = [trajectory(n) for n in range(1, 20)]
+    accepted = [
+        trajectory(0, **CANARY_IDENTIFIERS, einddatum="20-03-2025", reden_einde="1"),
+        trajectory(0, **{**CANARY_IDENTIFIERS, "clientnummer": "CLNR-KANARIE-78",
+                         "traject_id": "TRJ-KANARIE-89", "bsn": BAD_BSN}),
+        *ordinary,
+    ]
+    metingen = [
+        measurement(0, "start", "05-01-2025", "70", clientnummer="CLNR-KANARIE-77", traject_id="TRJ-KANARIE-88"),
+        measurement(0, "eind", "15-03-2025", "55", clientnummer="CLNR-KANARIE-77", traject_id="TRJ-KANARIE-88"),
+        # Unknown trajectory: quarantined measurement carrying canaries.
+        measurement(0, "start", "05-01-2025", "70", clientnummer="CLNR-KANARIE-78", traject_id="TRJ-KANARIE-90"),
+        *[measurement(n, "start", "05-01-2025", "66") for n in range(1, 20)],
+    ]
+    folder = write_delivery(home.landing, "de-boog", "2025-03", accepted, metingen)
+    # An extra column the spec does not know: dropped, its values never stored.
+    text = (folder / "trajecten.csv").read_bytes().decode("cp1252").splitlines()
+    text = [text[0] + ";dossierhouder"] + [line + f";{EXTRA_COLUMN_VALUE}" for line in text[1:]]
+    (folder / "trajecten.csv").write_bytes(("\r\n".join(text) + "\r\n").encode("cp1252"))
+    # A rejected delivery full of canaries (every row faulty: over the threshold).
+    rejected = [trajectory(0, **{**CANARY_IDENTIFIERS, "bsn": BAD_BSN}) for _ in range(3)]
+    write_delivery(home.landing, "horizon-jeugd", "2025-03", rejected, [])
+    return folder
+
+
+def string_cells(database: Path) -> list[str]:
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        columns = con.execute(
+            "SELECT table_schema, table_name, column_name FROM information_schema.columns "
+            "WHERE data_type = 'VARCHAR'"
+        ).fetchall()
+        values: list[str] = []
+        for schema, table, column in columns:
+            values += [
+                row[0]
+                for row in con.execute(f'SELECT DISTINCT "{column}" FROM "{schema}"."{table}"').fetchall()
+                if row[0] is not None
+            ]
+        return values
+    finally:
+        con.close()
+
+
+def test_canaries_appear_nowhere_under_home_but_landing(
+    home: DatabankHome, write_delivery, capsys: pytest.CaptureFixture
+) -> None:
+    folder = canary_deliveries(home, write_delivery)
+    summary = run_pipeline(home, today=TODAY)
+    assert sorted(s for _, _, s in summary.judged) == ["accepted_with_quarantine", "rejected"]
+    assert main(["check", str(folder), "--config", str(home.config_dir), "--report", str(home.root / "check-report")]) == 0
+    printed = capsys.readouterr()
+    run_pipeline(home, today=TODAY)  # the unchanged second run writes Dagster events too
+
+    files = [p for p in home.root.rglob("*") if p.is_file() and home.landing not in p.parents]
+    duckdb_files = [p for p in files if p.suffix == ".duckdb"]
+    assert {p.name for p in duckdb_files} >= {"databank.duckdb", "analyst.duckdb"}
+    assert any("dagster" in p.parts for p in files), "Dagster's storage must be searched too"
+    assert any(p.name == "bevindingen.csv" for p in files)
+
+    hits: list[str] = []
+    for path in files:
+        data = path.read_bytes()
+        for canary in CANARIES:
+            for encoding in ("utf-8", "cp1252", "utf-16-le"):
+                if canary.encode(encoding) in data:
+                    hits.append(f"{path.relative_to(home.root)}: {canary}")
+    for database in duckdb_files:
+        cells = string_cells(database)
+        assert cells, f"{database} holds string data to search"
+        for cell in cells:
+            hits += [f"{database.name} cell: {c}" for c in CANARIES if c.lower() in cell.lower()]
+    for stream in (printed.out, printed.err):
+        hits += [f"terminal: {c}" for c in CANARIES if c in stream]
+    assert hits == []
+
+
+def test_canary_rows_were_really_processed(home: DatabankHome, write_delivery) -> None:
+    """Guards the test above against passing because nothing was loaded."""
+    canary_deliveries(home, write_delivery)
+    run_pipeline(home, today=TODAY)
+    con = duckdb.connect(str(home.warehouse), read_only=True)
+    try:
+        quarantine = con.execute(
+            "SELECT provider, reason_code FROM staging.quarantine ORDER BY ALL"
+        ).fetchall()
+        birth_year = con.execute(
+            "SELECT birth_year, pc4 FROM core.trajectories WHERE birth_year = 2009"
+        ).fetchall()
+    finally:
+        con.close()
+    assert ("de-boog", "ROW_BSN_INVALID") in quarantine
+    assert ("de-boog", "ROW_TRAJECTORY_UNKNOWN") in quarantine
+    assert birth_year == [(2009, "9999")]
