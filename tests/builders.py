@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from pseudonymise.keys import generate_key_file
@@ -36,6 +36,10 @@ k = {k}
 [validation]
 reject_share = 0.10
 """
+
+
+# write_delivery(landing, provider, month, trajecten, metingen=(), encoding=, delimiter=) -> folder
+DeliveryWriter = Callable[..., Path]
 
 
 def trajectory(number: int, **overrides: str) -> dict[str, str]:

@@ -4,15 +4,13 @@ deliveries in the steward's format."""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
-from tests.builders import METINGEN_HEADER, TRAJECTEN_HEADER, make_home, render_csv
+from tests.builders import METINGEN_HEADER, TRAJECTEN_HEADER, DeliveryWriter, make_home, render_csv
 from warehouse.home import DatabankHome
-
-DeliveryWriter = Callable[..., Path]
 
 
 @pytest.fixture

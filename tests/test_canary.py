@@ -12,7 +12,7 @@ import pytest
 
 from pipelines.cli import main
 from pipelines.runner import run_pipeline
-from tests.builders import measurement, trajectory
+from tests.builders import DeliveryWriter, measurement, trajectory
 from warehouse.home import DatabankHome
 
 TODAY = dt.date(2026, 11, 25)
@@ -40,7 +40,7 @@ CANARIES = sorted(
 )
 
 
-def canary_deliveries(home: DatabankHome, write_delivery) -> Path:
+def canary_deliveries(home: DatabankHome, write_delivery: DeliveryWriter) -> Path:
     ordinary = [trajectory(n) for n in range(1, 20)]
     accepted = [
         trajectory(0, **CANARY_IDENTIFIERS, einddatum="20-03-2025", reden_einde="1"),
@@ -86,7 +86,7 @@ def string_cells(database: Path) -> list[str]:
 
 
 def test_canaries_appear_nowhere_under_home_but_landing(
-    home: DatabankHome, write_delivery, capsys: pytest.CaptureFixture
+    home: DatabankHome, write_delivery: DeliveryWriter, capsys: pytest.CaptureFixture
 ) -> None:
     folder = canary_deliveries(home, write_delivery)
     summary = run_pipeline(home, today=TODAY)
@@ -118,7 +118,7 @@ def test_canaries_appear_nowhere_under_home_but_landing(
     assert hits == []
 
 
-def test_canary_rows_were_really_processed(home: DatabankHome, write_delivery) -> None:
+def test_canary_rows_were_really_processed(home: DatabankHome, write_delivery: DeliveryWriter) -> None:
     """Guards the test above against passing because nothing was loaded."""
     canary_deliveries(home, write_delivery)
     run_pipeline(home, today=TODAY)

@@ -18,7 +18,7 @@ from assets.partitions import delivery_partition_key, provider_partitions
 from assets.resources import HomeResource, KeyResource
 from pipelines.definitions import build_definitions
 from pipelines.sensors import landing_sensor
-from tests.builders import measurement, trajectory
+from tests.builders import DeliveryWriter, measurement, trajectory
 from warehouse.home import DatabankHome
 from warehouse.quality import OUTCOME_SCORE_COLUMNS, TRAJECTORY_INDICATOR_COLUMNS
 
@@ -29,7 +29,7 @@ def resources(home: DatabankHome) -> dict:
     return {"home": HomeResource(root=str(home.root)), "key": KeyResource(key_file=str(home.key_file))}
 
 
-def test_materialize_whole_graph_from_landing_to_published_copy(home: DatabankHome, write_delivery) -> None:
+def test_materialize_whole_graph_from_landing_to_published_copy(home: DatabankHome, write_delivery: DeliveryWriter) -> None:
     rows = [
         trajectory(n, einddatum="20-03-2025", reden_einde="1", doelrealisatie="1", tevredenheid="8")
         for n in range(1, 4)
@@ -71,7 +71,7 @@ def test_materialize_whole_graph_from_landing_to_published_copy(home: DatabankHo
     assert consortium.n_paired == 3 and consortium.mean_improvement == 14.0
 
 
-def test_sensor_one_run_request_per_new_delivery_none_for_unchanged(home: DatabankHome, write_delivery) -> None:
+def test_sensor_one_run_request_per_new_delivery_none_for_unchanged(home: DatabankHome, write_delivery: DeliveryWriter) -> None:
     write_delivery(home.landing, "de-boog", "2025-03", [trajectory(1)])
     write_delivery(home.landing, "de-boog", "2025-04", [trajectory(1)])
     write_delivery(home.landing, "horizon-jeugd", "2025-04", [trajectory(1)])

@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import duckdb
 import pytest
 
 from pipelines.cli import main
 from pipelines.runner import run_pipeline
-from tests.builders import measurement, trajectory
+from tests.builders import DeliveryWriter, measurement, trajectory
 from warehouse.home import DatabankHome
 
 TODAY = dt.date(2026, 11, 25)
@@ -25,7 +26,7 @@ def core_rows(home: DatabankHome, sql: str) -> list[tuple]:
 
 
 def test_run_without_key_stops_with_how_to_create_one(
-    tmp_path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
     monkeypatch.setenv("DATABANK_HOME", str(tmp_path / "keyless"))
     monkeypatch.delenv("DATABANK_KEY_FILE", raising=False)
@@ -37,7 +38,7 @@ def test_run_without_key_stops_with_how_to_create_one(
     assert not (tmp_path / "keyless" / "warehouse" / "databank.duckdb").exists()
 
 
-def test_run_trajectory_in_six_monthly_deliveries_counts_once(home: DatabankHome, write_delivery) -> None:
+def test_run_trajectory_in_six_monthly_deliveries_counts_once(home: DatabankHome, write_delivery: DeliveryWriter) -> None:
     months = ["2025-01", "2025-02", "2025-03", "2025-04", "2025-05", "2025-06"]
     for month in months:
         ended = month == "2025-06"
@@ -71,7 +72,7 @@ def test_run_trajectory_in_six_monthly_deliveries_counts_once(home: DatabankHome
     assert n == [(1, 1, 15.0)]
 
 
-def test_run_same_bytes_twice_change_nothing(home: DatabankHome, write_delivery) -> None:
+def test_run_same_bytes_twice_change_nothing(home: DatabankHome, write_delivery: DeliveryWriter) -> None:
     write_delivery(home.landing, "de-boog", "2025-03", [trajectory(1), trajectory(2)])
     first = run_pipeline(home, today=TODAY)
     before = core_rows(home, "SELECT * FROM staging.deliveries")
@@ -83,7 +84,7 @@ def test_run_same_bytes_twice_change_nothing(home: DatabankHome, write_delivery)
 
 
 def test_run_correction_replaces_month_and_absent_trajectory_falls_back(
-    home: DatabankHome, write_delivery
+    home: DatabankHome, write_delivery: DeliveryWriter
 ) -> None:
     write_delivery(home.landing, "de-boog", "2025-02", [trajectory(1, team="Februari"), trajectory(2, team="Februari")])
     write_delivery(home.landing, "de-boog", "2025-03", [trajectory(1, team="Maart"), trajectory(2, team="Maart")])
@@ -98,7 +99,7 @@ def test_run_correction_replaces_month_and_absent_trajectory_falls_back(
     assert core_rows(home, "SELECT count(*) FROM staging.trajectories WHERE month = '2025-03'") == [(1,)]
 
 
-def test_run_rejected_correction_leaves_earlier_version_in_force(home: DatabankHome, write_delivery) -> None:
+def test_run_rejected_correction_leaves_earlier_version_in_force(home: DatabankHome, write_delivery: DeliveryWriter) -> None:
     write_delivery(home.landing, "de-boog", "2025-03", [trajectory(1, team="Goed")])
     run_pipeline(home, today=TODAY)
     folder = write_delivery(home.landing, "de-boog", "2025-03", [trajectory(1, team="Fout")])
@@ -112,7 +113,7 @@ def test_run_rejected_correction_leaves_earlier_version_in_force(home: DatabankH
     assert "FILE_TABLE_MISSING" in report and "AFGEWEZEN" in report
 
 
-def test_run_quarantined_newest_copy_keeps_last_valid_state(home: DatabankHome, write_delivery) -> None:
+def test_run_quarantined_newest_copy_keeps_last_valid_state(home: DatabankHome, write_delivery: DeliveryWriter) -> None:
     rows = [trajectory(n) for n in range(1, 12)]
     write_delivery(home.landing, "de-boog", "2025-02", rows)
     # In March trajectory 1 ends with an invalid code: that copy is quarantined, not a state.
@@ -131,7 +132,7 @@ def test_run_quarantined_newest_copy_keeps_last_valid_state(home: DatabankHome, 
 
 
 def test_run_unregistered_provider_and_future_month_are_rejected_with_reports(
-    home: DatabankHome, write_delivery
+    home: DatabankHome, write_delivery: DeliveryWriter
 ) -> None:
     write_delivery(home.landing, "onbekend-jeugd", "2025-03", [trajectory(1)])
     write_delivery(home.landing, "de-boog", "2027-01", [trajectory(1)])
