@@ -103,17 +103,23 @@ def derive_pc4(postcode: str | None) -> tuple[str | None, bool]:
 
 
 def _check_header(table: RawTable, faults: list[Fault]) -> None:
+    """Header names are echoed only when the header is genuine: with required columns missing
+    the 'header' may be a data row (an export without its header line), so no name is shown."""
+    present = set(table.columns)
+    missing = [name for name in required_columns(table.name) if name not in present]
+    if missing:
+        raise DeliveryRejected(
+            [Fault("FILE_REQUIRED_COLUMN_MISSING", table=table.name, column=name) for name in missing]
+        )
     seen: set[str] = set()
-    file_faults: list[Fault] = []
+    duplicates: list[Fault] = []
     for name in table.columns:
         if name and name in seen:
-            file_faults.append(Fault("FILE_DUPLICATE_COLUMN", table=table.name, column=_safe_column(name)))
+            shown = name if name in COLUMNS[table.name] else "(kolom buiten het aanleverformat)"
+            duplicates.append(Fault("FILE_DUPLICATE_COLUMN", table=table.name, column=shown))
         seen.add(name)
-    for name in required_columns(table.name):
-        if name not in seen:
-            file_faults.append(Fault("FILE_REQUIRED_COLUMN_MISSING", table=table.name, column=name))
-    if file_faults:
-        raise DeliveryRejected(file_faults)
+    if duplicates:
+        raise DeliveryRejected(duplicates)
     for name in table.columns:
         if name not in COLUMNS[table.name]:
             faults.append(Fault("WARN_COLUMN_DROPPED", table=table.name, column=_safe_column(name)))

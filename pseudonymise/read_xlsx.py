@@ -40,6 +40,7 @@ def read_xlsx_table(path: Path, table: str) -> RawTable:
         if table not in sheets:
             raise DeliveryRejected([Fault("FILE_TABLE_MISSING", table=table)])
         sheet = workbook[sheets[table]]
+        sheet.reset_dimensions()  # exporters write stale <dimension>s; read what is really there
         header: list[str] | None = None
         rows: list[list[str | None]] = []
         lines: list[int] = []
