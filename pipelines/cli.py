@@ -134,7 +134,7 @@ def cmd_demo(_: argparse.Namespace) -> int:
         return EXIT_CANNOT_RUN
 
 
-def cmd_dev(_: argparse.Namespace) -> int:
+def cmd_dev(args: argparse.Namespace) -> int:
     """`dagster dev` on this home, from the project root, with the home's Dagster instance."""
     from warehouse.home import PROJECT_ROOT, resolve_home
 
@@ -144,7 +144,7 @@ def cmd_dev(_: argparse.Namespace) -> int:
     os.environ["DATABANK_HOME"] = str(home.root)
     os.chdir(PROJECT_ROOT)
     dagster = Path(sys.executable).with_name("dagster")
-    os.execv(str(dagster), [str(dagster), "dev"])
+    os.execv(str(dagster), [str(dagster), "dev", "--port", str(args.port)])
     return EXIT_CANNOT_RUN  # not reached
 
 
@@ -162,7 +162,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(func=cmd_check)
     commands.add_parser("run", help="process new deliveries, rebuild the marts, republish").set_defaults(func=cmd_run)
     commands.add_parser("demo", help="synthetic deliveries through the whole pipeline on an empty home").set_defaults(func=cmd_demo)
-    commands.add_parser("dev", help="start the Dagster UI and daemon on this home").set_defaults(func=cmd_dev)
+    dev = commands.add_parser("dev", help="start the Dagster UI and daemon on this home")
+    dev.add_argument("--port", type=int, default=3000, help="port of the UI on 127.0.0.1 (default 3000)")
+    dev.set_defaults(func=cmd_dev)
     return parser
 
 

@@ -1,0 +1,93 @@
+"""The `databank` command line: exit statuses and messages of interfaces.md, never a traceback."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipelines.cli import main
+from tests.builders import DeliveryWriter, trajectory
+from warehouse.home import DatabankHome
+
+DATABANK = str(Path(sys.executable).with_name("databank"))
+
+
+def test_keygen_writes_owner_only_key_and_refuses_to_overwrite(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    monkeypatch.setenv("DATABANK_HOME", str(tmp_path / "h"))
+    monkeypatch.delenv("DATABANK_KEY_FILE", raising=False)
+    assert main(["keygen"]) == 0
+    key_file = tmp_path / "h" / "secrets" / "pseudonym.key"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    before = key_file.read_bytes()
+    capsys.readouterr()
+    assert main(["keygen"]) != 0
+    assert "refusing to overwrite" in capsys.readouterr().err
+    assert key_file.read_bytes() == before
+
+
+def test_keygen_honours_databank_key_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABANK_HOME", str(tmp_path / "h"))
+    monkeypatch.setenv("DATABANK_KEY_FILE", str(tmp_path / "elsewhere" / "consortium.key"))
+    assert main(["keygen"]) == 0
+    assert (tmp_path / "elsewhere" / "consortium.key").is_file()
+    assert not (tmp_path / "h" / "secrets").exists()
+
+
+def test_check_exit_statuses_accepted_rejected_cannot_run(
+    home: DatabankHome, write_delivery: DeliveryWriter, capsys: pytest.CaptureFixture
+) -> None:
+    good = write_delivery(home.landing, "de-boog", "2025-03", [trajectory(n) for n in range(1, 5)])
+    assert main(["check", str(good)]) == 0
+    assert "GEACCEPTEERD" in capsys.readouterr().out
+    bad = write_delivery(home.landing, "de-boog", "2025-04", [trajectory(1)])
+    (bad / "metingen.csv").unlink()
+    assert main(["check", str(bad)]) == 1
+    out = capsys.readouterr().out
+    assert "AFGEWEZEN" in out and "FILE_TABLE_MISSING" in out
+    assert main(["check", str(home.landing / "de-boog" / "2099-01-missing")]) == 2
+    assert main(["check", str(good), "--config", str(home.root / "no-such-config")]) == 2
+    assert "consortium.toml" in capsys.readouterr().err
+
+
+def test_check_needs_no_key_and_loads_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, write_delivery: DeliveryWriter,
+    capsys: pytest.CaptureFixture,
+) -> None:
+    monkeypatch.setenv("DATABANK_HOME", str(tmp_path / "steward"))
+    monkeypatch.delenv("DATABANK_KEY_FILE", raising=False)
+    folder = write_delivery(tmp_path / "export", "de-boog", "2025-03", [trajectory(1)])
+    assert main(["check", str(folder), "--report", str(tmp_path / "rapport")]) == 0
+    assert "shipped default configuration" in capsys.readouterr().out
+    assert sorted(p.name for p in (tmp_path / "rapport").iterdir()) == [
+        "bevindingen.csv", "rapport.html", "rapport.txt"
+    ]
+    assert not (tmp_path / "steward").exists()
+
+
+def test_malformed_configuration_names_file_and_line(
+    home: DatabankHome, capsys: pytest.CaptureFixture
+) -> None:
+    (home.config_dir / "instruments.csv").write_text(
+        "instrument,schaal,min,max,higher_is_worse,sd_ref,r,cutoff\nCBCL,totaal,24,100,misschien,10,0.94,64\n",
+        encoding="utf-8",
+    )
+    assert main(["run"]) == 2
+    err = capsys.readouterr().err
+    assert "instruments.csv, line 2" in err and "higher_is_worse" in err
+    assert "Traceback" not in err
+
+
+def test_console_script_runs_without_traceback(home: DatabankHome) -> None:
+    result = subprocess.run(
+        [DATABANK, "check", str(home.root / "nowhere")],
+        capture_output=True, text=True, env={**os.environ, "DATABANK_HOME": str(home.root)}, timeout=120,
+    )
+    assert result.returncode == 2
+    assert "does not exist" in result.stderr and "Traceback" not in result.stderr
