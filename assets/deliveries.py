@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 import dagster as dg
+import duckdb
 from dagster import AssetExecutionContext
 
 from assets.partitions import delivery_partitions, provider_and_month
@@ -39,7 +40,7 @@ class DeliveryOutcome:
 
 
 def read_delivery_into_intake(
-    con: object,
+    con: duckdb.DuckDBPyConnection,
     home: DatabankHome,
     config: ConsortiumConfig,
     config_hash: str,

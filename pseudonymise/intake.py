@@ -18,7 +18,6 @@ from pseudonymise.read import RawTable
 from schemas.delivery import (
     COLUMNS,
     DATE_COLUMNS,
-    KNOWN_COLUMNS,
     METINGEN,
     TRAJECTEN,
     required_columns,
@@ -363,5 +362,3 @@ def pseudonymise_delivery(
         excluded_bezwaar=excluded,
     )
 
-
-__all__ = ["KNOWN_COLUMNS", "PseudonymisedDelivery", "pseudonymise_delivery"]

@@ -14,7 +14,7 @@ from pseudonymise.landing import is_month_folder
 from pseudonymise.pseudonyms import Pseudonymiser
 from pseudonymise.read import locate_delivery_files, read_delivery_tables
 from schemas.config import PROVIDER_CODE, ConsortiumConfig
-from schemas.faults import DeliveryRejected, Fault, Level
+from schemas.faults import DeliveryRejected, Fault
 from schemas.validation import (
     QUARANTINE_COLUMNS,
     DeliveryVerdict,
@@ -75,6 +75,3 @@ def inspect_delivery(
     validated.verdict.faults[:0] = warnings
     return validated
 
-
-def file_level(faults: list[Fault]) -> list[Fault]:
-    return [f for f in faults if f.level is Level.FILE]

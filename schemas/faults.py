@@ -4,7 +4,7 @@ not identify anyone (§9.13); the type makes that a check, not a habit."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
 from schemas.delivery import is_identifying_column
@@ -210,11 +210,3 @@ class DeliveryRejected(Exception):
     def __init__(self, faults: list[Fault]) -> None:
         self.faults = faults
         super().__init__("; ".join(f.log_line() for f in faults))
-
-
-@dataclass
-class FaultList:
-    faults: list[Fault] = field(default_factory=list)
-
-    def add(self, fault: Fault) -> None:
-        self.faults.append(fault)

@@ -331,7 +331,3 @@ def validate_delivery(delivery: PseudonymisedDelivery, config: ConsortiumConfig)
         reject_share=config.reject_share,
     )
     return ValidatedDelivery(verdict, valid_t.reset_index(drop=True), valid_m.reset_index(drop=True), quarantine)
-
-
-def rejected_verdict(provider: str, month: str, faults: list[Fault], config_share: float = 0.10) -> DeliveryVerdict:
-    return DeliveryVerdict(provider=provider, month=month, status=Status.REJECTED, faults=faults, reject_share=config_share)
