@@ -24,6 +24,10 @@ from warehouse.load import DeliveryRecord, needs_processing, stage_intake, write
 WAREHOUSE_WRITE_TAGS = {"databank/warehouse": "write"}
 
 
+class ReadStepFailed(Exception):
+    """An unexpected error while raw values were in memory, stripped of its message."""
+
+
 @dataclass(frozen=True)
 class DeliveryOutcome:
     """Counts only: this is what reaches Dagster's metadata and logs."""
@@ -57,7 +61,15 @@ def read_delivery_into_intake(
     fingerprint = fingerprint_delivery(provider, month, folder)
     if not needs_processing(con, provider, month, fingerprint.delivery_id, config_hash):
         return DeliveryOutcome(provider, month, "unchanged")
-    validated = inspect_delivery(folder, provider, month, config, pseudonymiser, today)
+    try:
+        validated = inspect_delivery(folder, provider, month, config, pseudonymiser, today)
+    except Exception as error:
+        # A bug, not a fault in the delivery: its message may quote raw cells, and Dagster stores
+        # messages and causes in the event log, so only the type and place go on.
+        raise ReadStepFailed(
+            f"{type(error).__name__} in the read step of {provider} {month}; the message is "
+            "withheld because it may contain values from the delivery"
+        ) from None
     verdict = validated.verdict
     write_report(verdict, home.report_dir(provider, month))
     file_codes = ",".join(sorted({f.code for f in verdict.file_faults}))

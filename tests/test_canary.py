@@ -135,3 +135,26 @@ def test_canary_rows_were_really_processed(home: DatabankHome, write_delivery: D
     assert ("de-boog", "ROW_BSN_INVALID") in quarantine
     assert ("de-boog", "ROW_TRAJECTORY_UNKNOWN") in quarantine
     assert birth_year == [(2009, "9999")]
+
+
+def test_unexpected_error_in_read_step_keeps_values_out_of_dagster_storage(
+    home: DatabankHome, write_delivery: DeliveryWriter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug whose message quotes a raw cell must not carry it into the event log."""
+    import assets.deliveries as deliveries
+    from pipelines.runner import PipelineFailed
+
+    def broken(*_: object, **__: object) -> None:
+        raise ValueError(f"could not convert {CANARY_IDENTIFIERS['achternaam']!r}")
+
+    monkeypatch.setattr(deliveries, "inspect_delivery", broken)
+    write_delivery(home.landing, "de-boog", "2025-03", [trajectory(1)])
+    with pytest.raises(PipelineFailed) as failure:
+        run_pipeline(home, today=TODAY)
+    assert CANARY_IDENTIFIERS["achternaam"] not in str(failure.value)
+    stored = [p for p in home.dagster_home.rglob("*") if p.is_file()]
+    assert any(p.suffix == ".db" for p in stored)
+    leaked = [p for p in stored if CANARY_IDENTIFIERS["achternaam"].encode() in p.read_bytes()]
+    assert leaked == []
+    events = b"".join(p.read_bytes() for p in stored)
+    assert b"ReadStepFailed" in events  # the failure itself is recorded, without the value
