@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import dagster as dg
 
+from schemas.delivery import FIRST_MONTH
+
 MONTH_FORMAT = "%Y-%m"
-FIRST_MONTH = "2015-01"
 
 provider_partitions = dg.DynamicPartitionsDefinition(name="provider")
 # end_offset=1 makes the current month a partition: a month may be delivered while it runs.

@@ -32,7 +32,10 @@ from warehouse.sql import execute
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 # Folder faults that keep a delivery out of Dagster: such a folder cannot name a partition.
-UNPARTITIONABLE = {"FILE_INVALID_PROVIDER_FOLDER", "FILE_INVALID_MONTH_FOLDER", "FILE_MONTH_IN_FUTURE"}
+UNPARTITIONABLE = {
+    "FILE_INVALID_PROVIDER_FOLDER", "FILE_INVALID_MONTH_FOLDER", "FILE_MONTH_IN_FUTURE",
+    "FILE_MONTH_TOO_EARLY",
+}
 
 
 class PipelineFailed(Exception):

@@ -28,6 +28,8 @@ _DMY = re.compile(r"^(\d{1,2})-(\d{1,2})-(\d{4})$")
 _YMD = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _NUMBER = re.compile(r"^[+-]?\d+(?:[.,]\d+)?$")
 _INTEGER = re.compile(r"^\d+$")
+# Dates are stored as timestamps; a typo like 3026 or 0206 must become a fault, not a crash.
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2200
 _POSTCODE = re.compile(r"^([1-9]\d{3})\s?([A-Za-z]{2})$")
 
 TRAJECTORY_FIELDS = [
@@ -154,8 +156,12 @@ def _parse_dates(
         if value not in cache:
             cache[value] = parse_date(value)
         result = cache[value]
-        if result is None:
+        if result is None or result.year < EARLIEST_YEAR:
             faults.append(Fault("ROW_DATE_INVALID", table=table, row=line, column=column))
+            result = None
+        elif result.year > LATEST_YEAR:
+            faults.append(Fault("ROW_DATE_AFTER_MONTH", table=table, row=line, column=column))
+            result = None
         parsed.append(result)
     return parsed
 

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-MONTH_FOLDER = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+MONTH_FOLDER = re.compile(r"^[12]\d{3}-(0[1-9]|1[0-2])$")
 DELIVERY_FILE_NAMES = ("trajecten.csv", "metingen.csv", "export.xlsx")
 
 

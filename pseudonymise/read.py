@@ -100,7 +100,8 @@ def _clean(value: str) -> str | None:
 def read_csv_table(path: Path, table: str) -> RawTable:
     text = decode_text(path.read_bytes(), table)
     delimiter = sniff_delimiter(text)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    # strict: an unclosed quote is a parse error, not a field that swallows the rest of the file
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     header: list[str] | None = None
     rows: list[list[str | None]] = []
     lines: list[int] = []

@@ -14,6 +14,7 @@ from pseudonymise.landing import is_month_folder
 from pseudonymise.pseudonyms import Pseudonymiser
 from pseudonymise.read import locate_delivery_files, read_delivery_tables
 from schemas.config import PROVIDER_CODE, ConsortiumConfig
+from schemas.delivery import FIRST_MONTH
 from schemas.faults import DeliveryRejected, Fault
 from schemas.validation import (
     QUARANTINE_COLUMNS,
@@ -35,6 +36,8 @@ def folder_faults(provider: str, month: str, config: ConsortiumConfig, today: dt
         faults.append(Fault("FILE_INVALID_MONTH_FOLDER", detail=_shown_name(month)))
     elif month > f"{today.year:04d}-{today.month:02d}":
         faults.append(Fault("FILE_MONTH_IN_FUTURE", detail=month))
+    elif month < FIRST_MONTH:
+        faults.append(Fault("FILE_MONTH_TOO_EARLY", detail=month))
     return faults
 
 

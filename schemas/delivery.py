@@ -3,6 +3,9 @@ required, what identifies a person, and what may pass the read step (the allow-l
 
 from __future__ import annotations
 
+# The databank's first reporting month: earlier months are no partition of the pipeline.
+FIRST_MONTH = "2015-01"
+
 TRAJECTEN = "trajecten"
 METINGEN = "metingen"
 TABLES = (TRAJECTEN, METINGEN)

@@ -29,6 +29,7 @@ def _kind(code: str, level: Level, dutch: str, english: str) -> FaultKind:
 
 
 F, R, W = Level.FILE, Level.ROW, Level.WARNING
+MAX_SHOWN_VALUE = 40
 
 CATALOGUE: dict[str, FaultKind] = {
     k.code: k
@@ -51,6 +52,9 @@ CATALOGUE: dict[str, FaultKind] = {
               "De verslagmaand {detail} ligt in de toekomst. Lever een maand pas aan als die "
               "begonnen is.",
               "reporting month lies in the future"),
+        _kind("FILE_MONTH_TOO_EARLY", F,
+              "De verslagmaand {detail} ligt vóór het begin van de databank (2015-01).",
+              "reporting month before the databank's first month"),
         _kind("FILE_TABLE_MISSING", F,
               "Het bestand voor tabel '{table}' ontbreekt. Een levering bevat trajecten.csv en "
               "metingen.csv, of één export.xlsx met de tabbladen 'trajecten' en 'metingen'.",
@@ -121,7 +125,7 @@ CATALOGUE: dict[str, FaultKind] = {
               "Regel {row} van '{table}': tevredenheid {value} ligt niet tussen 1 en 10.",
               "tevredenheid outside 1-10"),
         _kind("ROW_AGE_OUT_OF_RANGE", R,
-              "Regel {row} van '{table}': de leeftijd bij de start ({value} jaar) ligt niet tussen "
+              "Regel {row} van '{table}': de leeftijd bij de start ({detail} jaar) ligt niet tussen "
               "0 en 27. Controleer geboortedatum en startdatum.",
               "age at start outside 0-27"),
         _kind("ROW_INSTRUMENT_UNKNOWN", R,
@@ -171,7 +175,14 @@ class Fault:
     def __post_init__(self) -> None:
         if self.code not in CATALOGUE:
             raise ValueError(f"unknown fault code {self.code}")
-        if self.value is not None and (self.column is None or is_identifying_column(self.column)):
+        if self.value is not None and (
+            self.column is None
+            or is_identifying_column(self.column)
+            or len(self.value) > MAX_SHOWN_VALUE
+            or not self.value.isprintable()
+        ):
+            # A long or multi-line value is not a code: likely a shifted column or an unclosed
+            # quote that swallowed other cells, so it is not shown.
             object.__setattr__(self, "value", None)
 
     @property

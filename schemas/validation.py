@@ -227,8 +227,7 @@ def _row_faults_from_pandera(
         if code in ("ROW_CODE_UNKNOWN", "ROW_SATISFACTION_OUT_OF_RANGE"):
             value = _display(frame.at[row_index, fault_column])
         elif code == "ROW_AGE_OUT_OF_RANGE":
-            value = _display(frame.at[row_index, "age_at_start"])
-            fault_column = "age_at_start"
+            detail = _display(frame.at[row_index, "age_at_start"])  # derived, not the birth date
         elif code == "ROW_INSTRUMENT_UNKNOWN":
             value = f"{frame.at[row_index, 'instrument']} {frame.at[row_index, 'schaal']}"
         elif code == "ROW_SCORE_OUT_OF_RANGE":
@@ -277,6 +276,13 @@ def _deduplicate(faults: list[Fault]) -> list[Fault]:
     return result
 
 
+def _only_field_count_for_ragged_rows(faults: list[Fault]) -> list[Fault]:
+    """A record with the wrong number of fields has its cells under the wrong headers: any other
+    finding on it would judge (and could echo) a cell of another column."""
+    ragged = {(f.table, f.row) for f in faults if f.code == "ROW_FIELD_COUNT"}
+    return [f for f in faults if f.code == "ROW_FIELD_COUNT" or (f.table, f.row) not in ragged]
+
+
 def validate_delivery(delivery: PseudonymisedDelivery, config: ConsortiumConfig) -> ValidatedDelivery:
     last_day = pd.Timestamp(month_end(delivery.month))
     trajectories = _normalise_codes(delivery.trajectories, config)
@@ -287,7 +293,7 @@ def validate_delivery(delivery: PseudonymisedDelivery, config: ConsortiumConfig)
     faults += _row_faults_from_pandera(
         measurements, measurement_schema(config, last_day, known), METINGEN, config
     )
-    faults = _deduplicate(faults)
+    faults = _only_field_count_for_ragged_rows(_deduplicate(faults))
 
     bad_rows = {
         table: {f.row for f in faults if f.level is Level.ROW and f.table == table}
@@ -320,6 +326,8 @@ def validate_delivery(delivery: PseudonymisedDelivery, config: ConsortiumConfig)
         status = Status.ACCEPTED_WITH_QUARANTINE
     else:
         status = Status.ACCEPTED
+    if status is Status.REJECTED:  # nothing of a rejected delivery goes on
+        valid_t, valid_m = valid_t.iloc[0:0], valid_m.iloc[0:0]
     verdict = DeliveryVerdict(
         provider=delivery.provider,
         month=delivery.month,
