@@ -4,7 +4,10 @@ Dutch names, valid BSNs, a few faulty rows, one correction) through the whole pi
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from collections.abc import Callable
+
+import duckdb
 
 from pipelines.synthetic import (
     DEFAULT_INTERVENTIONS,
@@ -75,16 +78,45 @@ def run_demo(home: DatabankHome, run: Callable[[DatabankHome], int], today: dt.d
     status = run(home)
     if status != 0:
         return status
+    print_published_summary(home)
     print(
         "\nWhere to look:\n"
         f"  analysts' copy:   {home.publication}\n"
         f"  steward reports:  {home.reports}/<provider>/<YYYY-MM>/rapport.html\n"
         f"  warehouse:        {home.warehouse} (pipeline only)\n"
         "  Dagster UI:       make dev  (then http://127.0.0.1:3000)\n"
-        "Try:\n"
-        f"  python -c \"import duckdb; print(duckdb.connect('{home.publication}', read_only=True)"
-        ".sql(\\\"select organisation, instrument, informant, n_paired, round(mean_improvement, 1) "
-        "as improvement, round(effect_size, 2) as es from mart.outcome_scores "
-        "where level = 'organisation' and period = 'all'\\\"))\""
+        "Query it yourself:\n"
+        f"  {sys.executable} -c \"import duckdb; duckdb.connect('{home.publication}', read_only=True)"
+        ".sql('select * from mart.outcome_scores where level = \\'intervention\\' and period = \\'all\\'')"
+        ".show()\""
     )
     return 0
+
+
+def print_published_summary(home: DatabankHome) -> None:
+    """What an analyst would look at first: per organisation, the main parent-reported measure."""
+    con = duckdb.connect(str(home.publication), read_only=True)
+    try:
+        rows = con.execute(
+            """
+            SELECT organisation, n_paired, mean_start, mean_end, effect_size, pct_improved,
+                   pct_recovered, suppressed
+            FROM mart.outcome_scores
+            WHERE level = 'organisation' AND period = 'all'
+              AND instrument = 'CBCL' AND schaal = 'totaal' AND informant = 'ouder'
+            ORDER BY organisation
+            """
+        ).fetchall()
+    finally:
+        con.close()
+    print("\nCBCL totaal (ouder), per organisation, all periods:")
+    print(f"  {'organisation':<18}{'n':>5}{'start':>8}{'end':>8}{'ES':>7}{'improved':>10}{'recovered':>11}")
+    for organisation, n, start, end, es, improved, recovered, suppressed in rows:
+        if suppressed:
+            print(f"  {organisation:<18}{'< k':>5}")
+            continue
+        print(
+            f"  {organisation:<18}{n:>5}{start:>8.1f}{end:>8.1f}"
+            f"{es if es is None else round(es, 2)!s:>7}{improved:>10.0%}"
+            f"{'-' if recovered is None else format(recovered, '.0%'):>11}"
+        )
