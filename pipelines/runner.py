@@ -26,7 +26,7 @@ from schemas.report import write_report
 from warehouse.connection import open_warehouse
 from warehouse.home import DatabankHome
 from warehouse.load import needs_processing
-from warehouse.sql import execute
+from warehouse.sql import execute, run_sql
 
 # The run's own events go to Dagster's event log; the terminal gets our summary only.
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
@@ -149,12 +149,7 @@ def run_pipeline(
     if pending:
         with open_warehouse(home.warehouse) as con:
             ids = [delivery_id for _, delivery_id in pending]
-            rows = execute(
-                con,
-                "SELECT provider, month, status FROM staging.deliveries "
-                "WHERE list_contains($ids, delivery_id) ORDER BY provider, month",
-                {"ids": ids},
-            )
+            rows = run_sql(con, "select_delivery_statuses", {"delivery_ids": ids})
         summary.judged = [(p, m, s) for p, m, s in rows]
 
     progress("rebuilding the marts and publishing")

@@ -106,17 +106,11 @@ def write_intake(
         _insert(con, "intake.deliveries", record_frame)
 
 
-def pending_intakes(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
-    return execute(con, "SELECT provider, month, status FROM intake.deliveries ORDER BY provider, month")
-
-
 def stage_intake(con: duckdb.DuckDBPyConnection, provider: str, month: str) -> str | None:
     """Promote the intake of (provider, month): an accepted one replaces the month whole, a
     rejected one is only recorded. Returns the status staged, or None if nothing waited."""
     keys = {"provider": provider, "month": month}
-    rows = execute(
-        con, "SELECT status FROM intake.deliveries WHERE provider = $provider AND month = $month", keys
-    )
+    rows = run_sql(con, "select_intake_status", keys)
     if not rows:
         return None
     status = rows[0][0]

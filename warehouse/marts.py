@@ -35,10 +35,9 @@ def load_instrument_registry_table(
         ],
         columns=["instrument", "schaal", "min", "max", "higher_is_worse", "sd_ref", "r", "cutoff"],
     )
-    execute(con, "DELETE FROM ref.instruments")
     con.register("registry_frame", frame)
     try:
-        execute(con, "INSERT INTO ref.instruments SELECT * FROM registry_frame")
+        run_sql(con, "replace_instrument_registry")
     finally:
         con.unregister("registry_frame")
 
@@ -89,16 +88,5 @@ def build_marts_from_core(con: duckdb.DuckDBPyConnection, k: int) -> None:
 
 
 def mart_counts(con: duckdb.DuckDBPyConnection) -> MartCounts:
-    (row,) = execute(
-        con,
-        """
-        SELECT
-            (SELECT count(*) FROM core.trajectories),
-            (SELECT count(*) FROM core.measurements),
-            (SELECT count(*) FROM mart.outcome_scores),
-            (SELECT count(*) FILTER (WHERE suppressed) FROM mart.outcome_scores),
-            (SELECT count(*) FROM mart.trajectory_indicators),
-            (SELECT count(*) FILTER (WHERE suppressed) FROM mart.trajectory_indicators)
-        """,
-    )
+    (row,) = run_sql(con, "count_mart_rows")
     return MartCounts(*(int(v) for v in row))
