@@ -285,10 +285,7 @@ def pseudonymise_trajectories(
     frame = pd.DataFrame(
         {
             "row_number": pd.Series(lines, dtype="int64"),
-            "trajectory_id": pd.Series(
-                [pseudonymiser.trajectory(provider, v) if v is not None else None for v in traject_ids],
-                dtype="object",
-            ),
+            "trajectory_id": pd.Series(pseudonymiser.trajectories(provider, traject_ids), dtype="object"),
             "client_id": pd.Series(client_ids, dtype="object"),
             "birth_year": pd.Series(birth_years, dtype="Int64"),
             "age_at_start": pd.Series(ages, dtype="Int64"),
@@ -327,10 +324,7 @@ def pseudonymise_measurements(
     frame = pd.DataFrame(
         {
             "row_number": pd.Series(lines, dtype="int64"),
-            "trajectory_id": pd.Series(
-                [pseudonymiser.trajectory(provider, v) if v is not None else None for v in traject_ids],
-                dtype="object",
-            ),
+            "trajectory_id": pd.Series(pseudonymiser.trajectories(provider, traject_ids), dtype="object"),
             "instrument": pd.Series(column("instrument"), dtype="object"),
             "schaal": pd.Series(column("schaal"), dtype="object"),
             "informant": pd.Series(column("informant"), dtype="object"),

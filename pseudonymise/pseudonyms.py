@@ -50,5 +50,6 @@ class Pseudonymiser:
     def trajectory(self, provider: str, traject_id: str) -> str:
         return self._pseudonym(TRAJECTORY, SEPARATOR.join((provider, traject_id)))
 
-    def trajectories(self, provider: str, traject_ids: Iterable[str]) -> list[str]:
-        return [self.trajectory(provider, t) for t in traject_ids]
+    def trajectories(self, provider: str, traject_ids: Iterable[str | None]) -> list[str | None]:
+        """Empty ids stay empty: the row is reported as missing its required traject_id."""
+        return [self.trajectory(provider, t) if t is not None else None for t in traject_ids]
