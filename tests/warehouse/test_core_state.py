@@ -5,16 +5,12 @@ missing from a later month keeps its last known state, and measurements are de-d
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, datetime
-from pathlib import Path
 
-import duckdb
 import pytest
 
-from schemas.config import parse_instrument_registry
-from warehouse.connection import open_warehouse
-from warehouse.marts import MartCounts, build_marts
+from schemas.config import InstrumentRegistry, parse_instrument_registry
+from tests.warehouse.staging import CBCL_JEUGDIGE, Staging, approx, fetch
 from warehouse.sql import execute
 
 # delivery-format §7, the CBCL totaal row
@@ -22,116 +18,19 @@ REGISTRY = parse_instrument_registry(
     "instrument,schaal,min,max,higher_is_worse,sd_ref,r,cutoff\n"
     "CBCL,totaal,24,100,true,10,0.94,64\n"
 )
-CBCL = ("CBCL", "totaal", "ouder")
-CBCL_JEUGDIGE = ("CBCL", "totaal", "jeugdige")
 SIX_MONTHS = ["2025-01", "2025-02", "2025-03", "2025-04", "2025-05", "2025-06"]
 
 
-def approx(value: float) -> object:
-    return pytest.approx(value, rel=1e-6, abs=1e-9)
-
-
-def insert_row(con: duckdb.DuckDBPyConnection, schema: str, table: str, values: dict) -> None:
-    """Insert by column name; any other column gets a neutral value (0, '' or false), so these
-    tests do not depend on bookkeeping columns that the state rules do not read."""
-    columns = execute(
-        con,
-        "SELECT column_name, data_type FROM information_schema.columns "
-        "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
-        [schema, table],
-    )
-    neutral = {"BOOLEAN": False, "INTEGER": 0, "BIGINT": 0, "DOUBLE": 0.0}
-    row = {name: values.get(name, neutral.get(kind, "")) for name, kind in columns}
-    assert set(values) <= set(row), set(values) - set(row)
-    execute(
-        con,
-        f"INSERT INTO {schema}.{table} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
-        list(row.values()),
-    )
-
-
-class Staging:
-    """Writes `staging.*`: one accepted delivery in force per (provider, month)."""
-
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
-        self.con = con
-        self.next_row: dict[str, int] = {}
-
-    def delivery(self, month: str, provider: str = "p1",
-                 received_at: datetime | None = None) -> str:
-        delivery_id = f"{provider}:{month}"
-        if delivery_id not in self.next_row:
-            insert_row(self.con, "staging", "deliveries", {
-                "delivery_id": delivery_id, "provider": provider, "month": month,
-                "files": "[]", "status": "accepted", "is_current": True, "fault_codes": "",
-                "received_at": received_at or datetime.fromisoformat(f"{month}-28T12:00:00"),
-            })
-            self.next_row[delivery_id] = 2  # line 1 is the header
-        return delivery_id
-
-    def _row_number(self, delivery_id: str) -> int:
-        number = self.next_row[delivery_id]
-        self.next_row[delivery_id] = number + 1
-        return number
-
-    def trajectory(
-        self,
-        month: str,
-        tid: str,
-        *,
-        provider: str = "p1",
-        team: str = "A",
-        einddatum: str | None = None,
-        reden_einde: int | None = None,
-        doelrealisatie: int | None = None,
-        tevredenheid: float | None = None,
-    ) -> None:
-        delivery_id = self.delivery(month, provider)
-        insert_row(self.con, "staging", "trajectories", {
-            "delivery_id": delivery_id, "provider": provider, "month": month,
-            "row_number": self._row_number(delivery_id), "trajectory_id": tid,
-            "client_id": f"c-{tid}", "birth_year": 2012, "age_at_start": 12, "geslacht": "X",
-            "pc4": "1234", "team": team, "interventie": "I1", "hulpvorm": "ambulant",
-            "startdatum": date(2025, 1, 2),
-            "einddatum": date.fromisoformat(einddatum) if einddatum else None,
-            "reden_einde": reden_einde, "doelrealisatie": doelrealisatie,
-            "tevredenheid": tevredenheid,
-        })
-
-    def measurement(
-        self,
-        month: str,
-        tid: str,
-        meetmoment: str,
-        datum: str,
-        score: float,
-        *,
-        measure: tuple[str, str, str] = CBCL,
-        provider: str = "p1",
-    ) -> None:
-        delivery_id = self.delivery(month, provider)
-        instrument, schaal, informant = measure
-        insert_row(self.con, "staging", "measurements", {
-            "delivery_id": delivery_id, "provider": provider, "month": month,
-            "row_number": self._row_number(delivery_id), "trajectory_id": tid,
-            "instrument": instrument, "schaal": schaal, "informant": informant,
-            "meetmoment": meetmoment, "datum": date.fromisoformat(datum), "score": score,
-        })
-
-    def build(self, k: int = 1) -> MartCounts:
-        return build_marts(self.con, REGISTRY, k)
+@pytest.fixture
+def registry() -> InstrumentRegistry:
+    """What `wh.build()` uses here (the shared `wh` fixture asks for it)."""
+    return REGISTRY
 
 
 @pytest.fixture
-def wh(tmp_path: Path) -> Iterator[Staging]:
-    with open_warehouse(tmp_path / "warehouse.duckdb") as con:
-        yield Staging(con)
-
-
-def fetch(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[dict]:
-    cursor = con.execute(sql, params or [])
-    names = [column[0] for column in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+def startdatum() -> str:
+    """The start date every trajectory in these cases was written with."""
+    return "2025-01-02"
 
 
 def core_trajectories(wh: Staging) -> dict[tuple[str, str], dict]:
@@ -156,10 +55,10 @@ def test_core_trajectory_in_six_deliveries_counts_once_with_newest_state(wh: Sta
     for month in reversed(SIX_MONTHS):  # and staged newest first, so insertion order cannot help
         team = "A" if month <= "2025-03" else "B"
         if month == "2025-06":
-            wh.trajectory(month, "t1", team=team, einddatum="2025-06-20", reden_einde=1,
+            wh.trajectory("t1", month=month, team=team, einddatum="2025-06-20", reden_einde=1,
                           doelrealisatie=2, tevredenheid=8)
         else:
-            wh.trajectory(month, "t1", team=team)
+            wh.trajectory("t1", month=month, team=team)
     counts = wh.build()
 
     state = core_trajectories(wh)
@@ -180,9 +79,9 @@ def test_core_trajectory_in_six_deliveries_counts_once_with_newest_state(wh: Sta
 
 def test_core_trajectory_newest_month_wins_even_without_einddatum(wh: Staging) -> None:
     # ended in the May delivery, running again in June's: June's state is the one in force
-    wh.trajectory("2025-05", "t1", einddatum="2025-05-10", reden_einde=2)
-    wh.trajectory("2025-06", "t1", einddatum=None)
-    wh.trajectory("2025-06", "t2", einddatum="2025-06-10", reden_einde=1)
+    wh.trajectory("t1", month="2025-05", einddatum="2025-05-10", reden_einde=2)
+    wh.trajectory("t1", month="2025-06", einddatum=None)
+    wh.trajectory("t2", month="2025-06", einddatum="2025-06-10", reden_einde=1)
     wh.build()
 
     state = core_trajectories(wh)
@@ -194,14 +93,14 @@ def test_core_trajectory_newest_month_wins_even_without_einddatum(wh: Staging) -
 
 
 def test_core_trajectory_absent_from_later_month_keeps_last_known_state(wh: Staging) -> None:
-    wh.trajectory("2025-01", "t1")  # running in January
-    wh.trajectory("2025-02", "t1", einddatum="2025-02-10", reden_einde=2)  # ended in February
-    wh.trajectory("2025-01", "t3")  # running in January, never delivered again
+    wh.trajectory("t1", month="2025-01")  # running in January
+    wh.trajectory("t1", month="2025-02", einddatum="2025-02-10", reden_einde=2)  # ended in February
+    wh.trajectory("t3", month="2025-01")  # running in January, never delivered again
     for month in ("2025-03", "2025-04"):  # later months no longer hold t1 or t3
-        wh.trajectory(month, "t9")
+        wh.trajectory("t9", month=month)
     # the same pseudonym at two providers is two trajectories
-    wh.trajectory("2025-04", "shared", provider="p1")
-    wh.trajectory("2025-04", "shared", provider="p2", einddatum="2025-04-01", reden_einde=1)
+    wh.trajectory("shared", month="2025-04", provider="p1")
+    wh.trajectory("shared", month="2025-04", provider="p2", einddatum="2025-04-01", reden_einde=1)
     counts = wh.build()
 
     state = core_trajectories(wh)
@@ -225,16 +124,16 @@ def test_core_trajectory_absent_from_later_month_keeps_last_known_state(wh: Stag
 
 def test_core_measurement_newest_delivery_score_wins(wh: Staging) -> None:
     for month in ("2025-01", "2025-02", "2025-03"):
-        wh.trajectory(month, "t1", einddatum="2025-03-20" if month == "2025-03" else None,
+        wh.trajectory("t1", month=month, einddatum="2025-03-20" if month == "2025-03" else None,
                       reden_einde=1 if month == "2025-03" else None)
     # one key (t1, CBCL, totaal, ouder, start, 2025-01-10), corrected in each later delivery
-    wh.measurement("2025-01", "t1", "start", "2025-01-10", 70)
-    wh.measurement("2025-02", "t1", "start", "2025-01-10", 72)
-    wh.measurement("2025-03", "t1", "start", "2025-01-10", 74)  # newest: this one counts
+    wh.measurement("t1", "start", "2025-01-10", 70, month="2025-01")
+    wh.measurement("t1", "start", "2025-01-10", 72, month="2025-02")
+    wh.measurement("t1", "start", "2025-01-10", 74, month="2025-03")  # newest: this one counts
     # other keys: another informant, another meetmoment, another datum
-    wh.measurement("2025-01", "t1", "start", "2025-01-10", 50, measure=CBCL_JEUGDIGE)
-    wh.measurement("2025-01", "t1", "start", "2025-01-20", 90)
-    wh.measurement("2025-03", "t1", "eind", "2025-03-05", 60)
+    wh.measurement("t1", "start", "2025-01-10", 50, measure=CBCL_JEUGDIGE, month="2025-01")
+    wh.measurement("t1", "start", "2025-01-20", 90, month="2025-01")
+    wh.measurement("t1", "eind", "2025-03-05", 60, month="2025-03")
     counts = wh.build()
 
     rows = fetch(wh.con, "SELECT informant, meetmoment, datum, score, month "
@@ -260,12 +159,12 @@ def test_core_measurement_newest_delivery_score_wins(wh: Staging) -> None:
 def test_core_measurement_repeated_in_six_deliveries_counts_once(wh: Staging) -> None:
     for month in SIX_MONTHS:
         ended = month == "2025-06"
-        wh.trajectory(month, "t1", einddatum="2025-06-20" if ended else None,
+        wh.trajectory("t1", month=month, einddatum="2025-06-20" if ended else None,
                       reden_einde=1 if ended else None)
-        wh.measurement(month, "t1", "start", "2025-01-10", 70)  # every delivery repeats it
+        wh.measurement("t1", "start", "2025-01-10", 70, month=month)  # every delivery repeats it
         if month >= "2025-03":
-            wh.measurement(month, "t1", "tussen", "2025-03-10", 65)
-    wh.measurement("2025-06", "t1", "eind", "2025-06-10", 60)
+            wh.measurement("t1", "tussen", "2025-03-10", 65, month=month)
+    wh.measurement("t1", "eind", "2025-06-10", 60, month="2025-06")
     counts = wh.build()
 
     assert counts.core_measurements == 3  # start, tussen, eind: once each
@@ -286,14 +185,14 @@ def test_core_measurement_cumulative_and_only_new_deliveries_are_equivalent(
     for provider in ("p1", "p2"):
         for month in ("2025-01", "2025-02", "2025-03"):
             ended = month == "2025-03"
-            wh.trajectory(month, "t1", provider=provider,
+            wh.trajectory("t1", month=month, provider=provider,
                           einddatum="2025-03-20" if ended else None,
                           reden_einde=1 if ended else None)
     for month in ("2025-01", "2025-02", "2025-03"):
-        wh.measurement(month, "t1", "start", "2025-01-10", 71, provider="p1")
-    wh.measurement("2025-03", "t1", "eind", "2025-03-05", 61, provider="p1")
-    wh.measurement("2025-01", "t1", "start", "2025-01-10", 71, provider="p2")
-    wh.measurement("2025-03", "t1", "eind", "2025-03-05", 61, provider="p2")
+        wh.measurement("t1", "start", "2025-01-10", 71, provider="p1", month=month)
+    wh.measurement("t1", "eind", "2025-03-05", 61, provider="p1", month="2025-03")
+    wh.measurement("t1", "start", "2025-01-10", 71, provider="p2", month="2025-01")
+    wh.measurement("t1", "eind", "2025-03-05", 61, provider="p2", month="2025-03")
     counts = wh.build()
 
     assert counts.core_measurements == 4  # start and eind, for each provider's t1

@@ -8,16 +8,12 @@ test. Each test builds its own small warehouse from `staging.*` and reads `mart.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from datetime import date, datetime
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from schemas.config import InstrumentRegistry, load_instrument_registry, parse_instrument_registry
-from warehouse.connection import open_warehouse
-from warehouse.marts import MartCounts, build_marts
+from tests.warehouse.staging import CBCL, CBCL_JEUGDIGE, END, Staging, approx, fetch
 from warehouse.sql import execute
 
 REPO = Path(__file__).resolve().parents[2]
@@ -39,13 +35,8 @@ S_DIFF_WELZIJN = math.sqrt(2) * 10 * math.sqrt(1 - 0.84)  # = sqrt(32) ≈ 5.656
 # Student t, 0.975 quantile, from a printed table (not computed).
 T975 = {2: 4.302653, 9: 2.262157, 10: 2.228139}
 
-CBCL = ("CBCL", "totaal", "ouder")
-CBCL_JEUGDIGE = ("CBCL", "totaal", "jeugdige")
 SDQ = ("SDQ", "totaal", "ouder")
 WELZIJN = ("WELZIJN", "totaal", "jeugdige")
-
-MONTH = "2025-06"
-END = "2025-06-15"
 
 SCORE_COLUMNS = [
     "level", "organisation", "team", "intervention", "period", "instrument", "schaal",
@@ -61,159 +52,10 @@ GROUP_KEY = ("level", "organisation", "team", "intervention", "period")
 SCORE_KEY = (*GROUP_KEY, "instrument", "schaal", "informant")
 
 
-def approx(value: float) -> object:
-    return pytest.approx(value, rel=1e-6, abs=1e-9)
-
-
-def insert_row(con: duckdb.DuckDBPyConnection, schema: str, table: str, values: dict) -> None:
-    """Insert by column name; any other column gets a neutral value (0, '' or false), so these
-    tests do not depend on bookkeeping columns that the metrics do not read."""
-    columns = execute(
-        con,
-        "SELECT column_name, data_type FROM information_schema.columns "
-        "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
-        [schema, table],
-    )
-    neutral = {"BOOLEAN": False, "INTEGER": 0, "BIGINT": 0, "DOUBLE": 0.0}
-    row = {name: values.get(name, neutral.get(kind, "")) for name, kind in columns}
-    assert set(values) <= set(row), set(values) - set(row)
-    execute(
-        con,
-        f"INSERT INTO {schema}.{table} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
-        list(row.values()),
-    )
-
-
-class Staging:
-    """Writes `staging.*` compactly: one accepted delivery in force per (provider, month)."""
-
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
-        self.con = con
-        self.next_row: dict[str, int] = {}
-
-    def delivery(self, provider: str, month: str, received_at: datetime | None = None) -> str:
-        delivery_id = f"{provider}:{month}"
-        if delivery_id not in self.next_row:
-            values = {
-                "delivery_id": delivery_id, "provider": provider, "month": month, "files": "[]",
-                "received_at": received_at or datetime.fromisoformat(f"{month}-28T12:00:00"),
-                "status": "accepted", "is_current": True, "fault_codes": "",
-            }
-            insert_row(self.con, "staging", "deliveries", values)
-            self.next_row[delivery_id] = 2  # line 1 of the steward's file is the header
-        return delivery_id
-
-    def _row_number(self, delivery_id: str) -> int:
-        number = self.next_row[delivery_id]
-        self.next_row[delivery_id] = number + 1
-        return number
-
-    def trajectory(
-        self,
-        tid: str,
-        *,
-        provider: str = "p1",
-        month: str = MONTH,
-        team: str = "A",
-        interventie: str = "I1",
-        startdatum: str = "2025-01-01",
-        einddatum: str | None = None,
-        reden_einde: int | None = None,
-        doelrealisatie: int | None = None,
-        tevredenheid: float | None = None,
-    ) -> None:
-        if einddatum is not None and reden_einde is None:
-            reden_einde = 1
-        delivery_id = self.delivery(provider, month)
-        execute(
-            self.con,
-            """INSERT INTO staging.trajectories (delivery_id, provider, month, row_number,
-                   trajectory_id, client_id, birth_year, age_at_start, geslacht, pc4, team,
-                   interventie, hulpvorm, startdatum, einddatum, reden_einde, doelrealisatie,
-                   tevredenheid)
-               VALUES (?, ?, ?, ?, ?, ?, 2012, 12, 'X', '1234', ?, ?, 'ambulant', ?, ?, ?, ?, ?)""",
-            [
-                delivery_id, provider, month, self._row_number(delivery_id), tid, f"c-{tid}",
-                team, interventie, date.fromisoformat(startdatum),
-                date.fromisoformat(einddatum) if einddatum else None,
-                reden_einde, doelrealisatie, tevredenheid,
-            ],
-        )
-
-    def measurement(
-        self,
-        tid: str,
-        meetmoment: str,
-        datum: str,
-        score: float,
-        *,
-        measure: tuple[str, str, str] = CBCL,
-        provider: str = "p1",
-        month: str = MONTH,
-    ) -> None:
-        delivery_id = self.delivery(provider, month)
-        instrument, schaal, informant = measure
-        execute(
-            self.con,
-            """INSERT INTO staging.measurements (delivery_id, provider, month, row_number,
-                   trajectory_id, instrument, schaal, informant, meetmoment, datum, score)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-            [
-                delivery_id, provider, month, self._row_number(delivery_id), tid, instrument,
-                schaal, informant, meetmoment, date.fromisoformat(datum), score,
-            ],
-        )
-
-    def pair(
-        self,
-        tid: str,
-        x_start: float,
-        x_end: float,
-        *,
-        measure: tuple[str, str, str] = CBCL,
-        provider: str = "p1",
-        month: str = MONTH,
-        einddatum: str = END,
-        start: str = "2025-01-10",
-        end: str = "2025-06-10",
-        **trajectory: object,
-    ) -> None:
-        """An ended trajectory with one start and one end score on one measure."""
-        self.trajectory(tid, provider=provider, month=month, einddatum=einddatum, **trajectory)
-        self.scores(tid, x_start, x_end, measure=measure, provider=provider, month=month,
-                    start=start, end=end)
-
-    def scores(
-        self,
-        tid: str,
-        x_start: float,
-        x_end: float,
-        *,
-        measure: tuple[str, str, str] = CBCL,
-        provider: str = "p1",
-        month: str = MONTH,
-        start: str = "2025-01-10",
-        end: str = "2025-06-10",
-    ) -> None:
-        self.measurement(tid, "start", start, x_start, measure=measure, provider=provider,
-                         month=month)
-        self.measurement(tid, "eind", end, x_end, measure=measure, provider=provider,
-                         month=month)
-
-    def build(self, k: int = 1, registry: InstrumentRegistry = REGISTRY) -> MartCounts:
-        return build_marts(self.con, registry, k)
-
-
 @pytest.fixture
-def wh(tmp_path: Path) -> Iterator[Staging]:
-    with open_warehouse(tmp_path / "warehouse.duckdb") as con:
-        yield Staging(con)
-
-
-def fetch(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[dict]:
-    cursor = con.execute(sql, params or [])
-    names = [column[0] for column in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+def registry() -> InstrumentRegistry:
+    """What `wh.build()` uses here unless a test passes another (the shared `wh` asks for it)."""
+    return REGISTRY
 
 
 def _where(level: str, period: str, organisation: str | None, team: str | None,
