@@ -4,8 +4,11 @@ Dutch names, valid BSNs, a few faulty rows, one correction) through the whole pi
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sys
+import time
 from collections.abc import Callable
+from pathlib import Path
 
 import duckdb
 
@@ -38,6 +41,15 @@ def demo_months(today: dt.date, count: int = DEMO_MONTHS) -> list[str]:
     return sorted(months)
 
 
+def settle(landing: Path) -> None:
+    """The demo wrote these files itself and knows they are complete: date them a minute back,
+    so the pipeline's still-being-written guard does not wait for them."""
+    moment = time.time() - 60
+    for path in landing.rglob("*"):
+        if path.is_file():
+            os.utime(path, (moment, moment))
+
+
 def consortium_toml(providers: dict[str, str], interventions: dict[str, str]) -> str:
     lines = ["# Written by `databank demo`.", "", "[providers]"]
     lines += [f'{code} = "{name}"' for code, name in providers.items()]
@@ -65,6 +77,7 @@ def run_demo(home: DatabankHome, run: Callable[[DatabankHome], int], today: dt.d
     consortium = write_synthetic_consortium(
         home.landing, months=months, trajectories_per_provider=DEMO_TRAJECTORIES_PER_PROVIDER
     )
+    settle(home.landing)
     print(
         f"Wrote {len(consortium.deliveries)} synthetic deliveries: {len(consortium.providers)} providers "
         f"x {len(months)} months ({months[0]} to {months[-1]})."
@@ -74,6 +87,7 @@ def run_demo(home: DatabankHome, run: Callable[[DatabankHome], int], today: dt.d
         return status
     corrected_provider, corrected_month = next(iter(consortium.providers)), months[-2]
     write_correction(home.landing, corrected_provider, corrected_month)
+    settle(home.landing)
     print(f"\nA steward corrects {corrected_provider} {corrected_month}; running again:")
     status = run(home)
     if status != 0:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,9 +20,10 @@ from dagster._core.storage.tags import (
 from assets.deliveries import WAREHOUSE_WRITE_TAGS
 from assets.partitions import delivery_partition_key, provider_partitions
 from pseudonymise.keys import load_key_file
-from pseudonymise.landing import LandingDelivery, fingerprint_delivery, scan_landing
+from pseudonymise.landing import LandingDelivery, fingerprint_delivery, is_stable, scan_landing
 from schemas.check import folder_faults, rejected
 from schemas.config import config_fingerprint
+from schemas.faults import Fault
 from schemas.report import write_report
 from warehouse.connection import open_warehouse
 from warehouse.home import DatabankHome
@@ -47,6 +49,7 @@ class RunSummary:
     judged: list[tuple[str, str, str]] = field(default_factory=list)  # provider, month, status
     unpartitionable: list[tuple[str, str]] = field(default_factory=list)
     unchanged: int = 0
+    still_being_written: list[tuple[str, str]] = field(default_factory=list)
     mart_rows: dict[str, int] = field(default_factory=dict)
 
     def lines(self, home: DatabankHome) -> list[str]:
@@ -55,6 +58,8 @@ class RunSummary:
             out.append(f"  {provider} {month}: {status}  (report: {home.report_dir(provider, month)})")
         for provider, month in self.unpartitionable:
             out.append(f"  {provider}/{month}: rejected  (report: {home.report_dir(provider, month)})")
+        for provider, month in self.still_being_written:
+            out.append(f"  {provider} {month}: files still being written, left for the next run")
         if self.unchanged:
             out.append(f"  {self.unchanged} deliveries unchanged since they were processed")
         if not out:
@@ -102,6 +107,8 @@ def run_pipeline(
             f for f in folder_faults(delivery.provider, delivery.month, config, today)
             if f.code in UNPARTITIONABLE
         ]
+        if delivery.is_link:
+            faults = [Fault("FILE_UNSAFE_PATH", detail=delivery.folder.name)]
         if faults:
             write_report(
                 rejected(delivery.provider, delivery.month, faults, config).verdict,
@@ -111,9 +118,17 @@ def run_pipeline(
         else:
             partitionable.append(delivery)
 
+    now = time.time()
+    settled = []
+    for delivery in partitionable:
+        if is_stable(delivery.folder, now):
+            settled.append(delivery)
+        else:
+            summary.still_being_written.append((delivery.provider, delivery.month))
+
     with open_warehouse(home.warehouse) as con:
         pending = []
-        for delivery in partitionable:
+        for delivery in settled:
             fingerprint = fingerprint_delivery(delivery.provider, delivery.month, delivery.folder)
             if needs_processing(con, delivery.provider, delivery.month, fingerprint.delivery_id, config_hash):
                 pending.append((delivery, fingerprint.delivery_id))

@@ -18,12 +18,10 @@ from pseudonymise.landing import (
     delivery_files_in,
     fingerprint_delivery,
     is_month_folder,
+    is_stable,
     scan_landing,
 )
 from schemas.config import PROVIDER_CODE
-
-# A file changed this recently may still be being written: look again at the next tick.
-STABLE_SECONDS = 10.0
 
 
 def landing_run_requests(
@@ -37,6 +35,9 @@ def landing_run_requests(
     notes: list[str] = []
     this_month = f"{today.year:04d}-{today.month:02d}"
     for delivery in scan_landing(landing_root):  # type: ignore[arg-type]
+        if delivery.is_link:
+            notes.append("a symlinked landing folder is refused; `databank run` reports it")
+            continue
         if not PROVIDER_CODE.match(delivery.provider) or not is_month_folder(delivery.month):
             notes.append("a landing folder is not <provider>/<YYYY-MM>; `databank run` reports it")
             continue
@@ -47,7 +48,7 @@ def landing_run_requests(
         if not files:
             continue
         stats = [[p.name, p.stat().st_size, p.stat().st_mtime_ns] for p in files]
-        if max(s[2] for s in stats) / 1e9 > now - STABLE_SECONDS:
+        if not is_stable(delivery.folder, now, files):
             continue
         slot = f"{delivery.provider}/{delivery.month}"
         entry = seen.get(slot)

@@ -11,6 +11,8 @@ from pathlib import Path
 
 MONTH_FOLDER = re.compile(r"^[12]\d{3}-(0[1-9]|1[0-2])$")
 DELIVERY_FILE_NAMES = ("trajecten.csv", "metingen.csv", "export.xlsx")
+# A file changed this recently may still be being written: it is left for a later look.
+STABLE_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -20,6 +22,7 @@ class LandingDelivery:
     provider: str
     month: str
     folder: Path
+    is_link: bool = False  # a symlinked provider or month folder: refused, never followed
 
 
 @dataclass(frozen=True)
@@ -35,15 +38,25 @@ class DeliveryFingerprint:
 
 
 def scan_landing(landing: Path) -> list[LandingDelivery]:
-    """Every `<provider>/<month>` folder, sorted; symlinked folders are not followed."""
+    """Every `<provider>/<month>` folder, sorted. A symlinked folder is listed as such so it can
+    be refused with a report, and is never entered."""
     found: list[LandingDelivery] = []
     if not landing.is_dir():
         return found
     for provider_dir in sorted(landing.iterdir()):
-        if not provider_dir.is_dir() or provider_dir.is_symlink() or provider_dir.name.startswith("."):
+        if provider_dir.name.startswith("."):
+            continue
+        if provider_dir.is_symlink():
+            found.append(LandingDelivery(provider_dir.name, "(link)", provider_dir, is_link=True))
+            continue
+        if not provider_dir.is_dir():
             continue
         for month_dir in sorted(provider_dir.iterdir()):
-            if month_dir.is_dir() and not month_dir.is_symlink() and not month_dir.name.startswith("."):
+            if month_dir.name.startswith("."):
+                continue
+            if month_dir.is_symlink():
+                found.append(LandingDelivery(provider_dir.name, month_dir.name, month_dir, is_link=True))
+            elif month_dir.is_dir():
                 found.append(LandingDelivery(provider_dir.name, month_dir.name, month_dir))
     return found
 
@@ -53,6 +66,11 @@ def delivery_files_in(folder: Path) -> list[Path]:
         p for p in folder.iterdir()
         if p.is_file() and not p.is_symlink() and p.name.lower() in DELIVERY_FILE_NAMES
     )
+
+
+def is_stable(folder: Path, now: float, files: list[Path] | None = None) -> bool:
+    files = delivery_files_in(folder) if files is None else files
+    return all(p.stat().st_mtime <= now - STABLE_SECONDS for p in files)
 
 
 def fingerprint_delivery(provider: str, month: str, folder: Path) -> DeliveryFingerprint:

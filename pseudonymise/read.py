@@ -15,6 +15,11 @@ from schemas.faults import DeliveryRejected, Fault
 CSV_NAMES = {TRAJECTEN: "trajecten.csv", METINGEN: "metingen.csv"}
 WORKBOOK_NAME = "export.xlsx"
 MAX_FIELD_BYTES = 16 * 1024 * 1024
+# Bounds that keep one hostile or mistaken file from exhausting the machine: a month of a large
+# provider is a few MB, so these leave two orders of magnitude of room.
+MAX_FILE_BYTES = 512 * 1024 * 1024
+MAX_ROWS = 2_000_000
+MAX_COLUMNS = 10_000
 
 csv.field_size_limit(MAX_FIELD_BYTES)
 
@@ -47,6 +52,9 @@ class DeliveryFiles:
 def locate_delivery_files(folder: Path) -> DeliveryFiles:
     """File names are matched case-insensitively; anything else in the folder is ignored and
     reported by name."""
+    links = [p.name for p in sorted(folder.iterdir()) if p.is_symlink()]
+    if links:  # a link could point anywhere on the machine: never follow one
+        raise DeliveryRejected([Fault("FILE_UNSAFE_PATH", detail=_printable(name)) for name in links])
     entries = {p.name.lower(): p for p in sorted(folder.iterdir()) if p.is_file()}
     csvs = {table: entries.get(name) for table, name in CSV_NAMES.items()}
     workbook = entries.get(WORKBOOK_NAME)
@@ -64,8 +72,23 @@ def locate_delivery_files(folder: Path) -> DeliveryFiles:
     return DeliveryFiles(folder, {t: p for t, p in csvs.items() if p is not None}, ignored)
 
 
+def _printable(name: str) -> str:
+    return "".join(c if c.isprintable() else "?" for c in name)[:60]
+
+
+def check_size(path: Path, table: str) -> None:
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise DeliveryRejected(
+            [Fault("FILE_TOO_LARGE", table=table, detail=f"meer dan {MAX_FILE_BYTES // 2**20} MB")]
+        )
+
+
 def decode_text(data: bytes, table: str) -> str:
     """UTF-8 (with or without BOM), else Windows-1252 under Python's strict codec (§9.10)."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise DeliveryRejected(
+            [Fault("FILE_UNDECODABLE", table=table, detail=" (het is UTF-16, 'Unicode-tekst')")]
+        )
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
         encodings: tuple[str, ...] = ("utf-8",)
@@ -97,7 +120,12 @@ def _clean(value: str) -> str | None:
     return value or None
 
 
+def _too_many(table: str, what: str) -> DeliveryRejected:
+    return DeliveryRejected([Fault("FILE_TOO_LARGE", table=table, detail=what)])
+
+
 def read_csv_table(path: Path, table: str) -> RawTable:
+    check_size(path, table)
     text = decode_text(path.read_bytes(), table)
     delimiter = sniff_delimiter(text)
     # strict: an unclosed quote is a parse error, not a field that swallows the rest of the file
@@ -114,8 +142,12 @@ def read_csv_table(path: Path, table: str) -> RawTable:
             if not any(cell.strip() for cell in record):
                 continue  # blank lines and trailing empty rows
             if header is None:
+                if len(record) > MAX_COLUMNS:
+                    raise _too_many(table, f"meer dan {MAX_COLUMNS} kolommen")
                 header = [normalise_header(cell) for cell in record]
                 continue
+            if len(rows) >= MAX_ROWS:
+                raise _too_many(table, f"meer dan {MAX_ROWS} regels")
             if len(record) != len(header):
                 ragged.append(start)
                 record = (record + [""] * len(header))[: len(header)]

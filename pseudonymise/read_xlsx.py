@@ -7,7 +7,7 @@ import datetime as dt
 import zipfile
 from pathlib import Path
 
-from pseudonymise.read import RawTable, normalise_header
+from pseudonymise.read import MAX_COLUMNS, MAX_ROWS, RawTable, check_size, normalise_header
 from schemas.faults import DeliveryRejected, Fault
 
 
@@ -26,9 +26,32 @@ def _cell_text(value: object) -> str | None:
     return text or None
 
 
+# An xlsx is a zip: a small file can expand to gigabytes. Refuse before opening it.
+MAX_UNCOMPRESSED_BYTES = 1024 * 1024 * 1024
+MAX_COMPRESSION_RATIO = 200
+
+
+def check_workbook_expansion(path: Path, table: str) -> None:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError):
+        raise DeliveryRejected(
+            [Fault("FILE_UNPARSEABLE", table=table, detail="geen geldig Excel-bestand")]
+        ) from None
+    expanded = sum(m.file_size for m in members)
+    compressed = max(sum(m.compress_size for m in members), 1)
+    if expanded > MAX_UNCOMPRESSED_BYTES or expanded / compressed > MAX_COMPRESSION_RATIO:
+        raise DeliveryRejected(
+            [Fault("FILE_TOO_LARGE", table=table, detail="het Excel-bestand pakt uit tot te veel gegevens")]
+        )
+
+
 def read_xlsx_table(path: Path, table: str) -> RawTable:
     from openpyxl import load_workbook
 
+    check_size(path, table)
+    check_workbook_expansion(path, table)
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError):
@@ -49,8 +72,16 @@ def read_xlsx_table(path: Path, table: str) -> RawTable:
             if not any(cells):
                 continue
             if header is None:
+                if len(cells) > MAX_COLUMNS:
+                    raise DeliveryRejected(
+                        [Fault("FILE_TOO_LARGE", table=table, detail=f"meer dan {MAX_COLUMNS} kolommen")]
+                    )
                 header = [normalise_header(c or "") for c in cells]
                 continue
+            if len(rows) >= MAX_ROWS:
+                raise DeliveryRejected(
+                    [Fault("FILE_TOO_LARGE", table=table, detail=f"meer dan {MAX_ROWS} regels")]
+                )
             cells = (cells + [None] * len(header))[: len(header)]
             rows.append(cells)
             lines.append(number)

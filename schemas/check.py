@@ -64,6 +64,8 @@ def inspect_delivery(
 ) -> ValidatedDelivery:
     """Never raises for anything wrong in the delivery: every problem becomes a fault."""
     faults = folder_faults(provider, month, config, today)
+    if folder.is_symlink() or folder.parent.is_symlink():
+        faults.append(Fault("FILE_UNSAFE_PATH", detail=_shown_name(folder.name)))
     if faults:
         return rejected(provider, month, faults, config)
     try:

@@ -63,9 +63,17 @@ CATALOGUE: dict[str, FaultKind] = {
               "De map bevat zowel CSV-bestanden als export.xlsx. Lever één van beide aan.",
               "both CSV files and a workbook were delivered"),
         _kind("FILE_UNDECODABLE", F,
-              "Het bestand voor '{table}' is geen leesbare tekst (geen UTF-8 en geen "
-              "Windows-1252). Exporteer opnieuw als CSV (puntkomma-gescheiden of UTF-8).",
+              "Het bestand voor '{table}' is geen leesbare tekst in UTF-8 of Windows-1252{detail}. "
+              "Exporteer opnieuw als 'CSV (gescheiden door lijstscheidingsteken)' of 'CSV UTF-8'.",
               "file cannot be decoded as UTF-8 or Windows-1252"),
+        _kind("FILE_TOO_LARGE", F,
+              "Het bestand voor '{table}' is te groot om te verwerken ({detail}). Lever één "
+              "maand per levering aan; neem contact op met de beheerder als dit klopt.",
+              "file exceeds the size or row bounds"),
+        _kind("FILE_UNSAFE_PATH", F,
+              "'{detail}' is een snelkoppeling (symbolische link) of verwijst buiten de "
+              "leveringsmap. Zet de echte bestanden in de map zelf.",
+              "symlink or path outside the landing folder refused"),
         _kind("FILE_UNPARSEABLE", F,
               "Het bestand voor '{table}' kan niet als tabel gelezen worden ({detail}). Controleer "
               "of het een CSV-export is en of aanhalingstekens gesloten zijn.",

@@ -5,6 +5,7 @@ then every artefact under the home except landing/ is searched, DuckDB files by 
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 import duckdb
@@ -60,6 +61,7 @@ def canary_deliveries(home: DatabankHome, write_delivery: DeliveryWriter) -> Pat
     text = (folder / "trajecten.csv").read_bytes().decode("cp1252").splitlines()
     text = [text[0] + ";dossierhouder"] + [line + f";{EXTRA_COLUMN_VALUE}" for line in text[1:]]
     (folder / "trajecten.csv").write_bytes(("\r\n".join(text) + "\r\n").encode("cp1252"))
+    os.utime(folder / "trajecten.csv", (1_700_000_000, 1_700_000_000))  # a finished file
     # A rejected delivery full of canaries (every row faulty: over the threshold).
     rejected = [trajectory(0, **{**CANARY_IDENTIFIERS, "bsn": BAD_BSN}) for _ in range(3)]
     write_delivery(home.landing, "horizon-jeugd", "2025-03", rejected, [])

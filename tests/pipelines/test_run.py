@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 import duckdb
@@ -143,4 +144,28 @@ def test_run_unregistered_provider_and_future_month_are_rejected_with_reports(
     assert "FILE_UNKNOWN_PROVIDER" in unknown and "consortium.toml" in unknown
     future = (home.report_dir("de-boog", "2027-01") / "rapport.txt").read_text(encoding="utf-8")
     assert "FILE_MONTH_IN_FUTURE" in future
+    assert core_rows(home, "SELECT count(*) FROM staging.trajectories") == [(0,)]
+
+
+def test_run_leaves_a_delivery_still_being_written_for_the_next_run(
+    home: DatabankHome, write_delivery: DeliveryWriter
+) -> None:
+    folder = write_delivery(home.landing, "de-boog", "2025-03", [trajectory(1)])
+    (folder / "metingen.csv").touch()  # modified just now
+    summary = run_pipeline(home, today=TODAY)
+    assert summary.judged == [] and summary.still_being_written == [("de-boog", "2025-03")]
+    os.utime(folder / "metingen.csv", (1_700_000_000, 1_700_000_000))
+    assert [s for _, _, s in run_pipeline(home, today=TODAY).judged] == ["accepted"]
+
+
+def test_run_refuses_symlinked_landing_folders_with_a_report(
+    home: DatabankHome, write_delivery: DeliveryWriter, tmp_path: Path
+) -> None:
+    outside = write_delivery(tmp_path / "elsewhere", "de-boog", "2025-03", [trajectory(1)])
+    (home.landing / "de-boog").mkdir(parents=True)
+    os.symlink(outside, home.landing / "de-boog" / "2025-03", target_is_directory=True)
+    summary = run_pipeline(home, today=TODAY)
+    assert summary.unpartitionable == [("de-boog", "2025-03")] and summary.judged == []
+    report = (home.report_dir("de-boog", "2025-03") / "rapport.txt").read_text(encoding="utf-8")
+    assert "FILE_UNSAFE_PATH" in report
     assert core_rows(home, "SELECT count(*) FROM staging.trajectories") == [(0,)]

@@ -109,7 +109,7 @@ def test_scan_landing_keeps_invalid_month_names_for_the_validator(tmp_path: Path
     assert [(d.provider, d.month) for d in scan_landing(landing)] == [("de-boog", "maart")]
 
 
-def test_scan_landing_skips_symlinked_folders(tmp_path: Path) -> None:
+def test_scan_landing_lists_symlinked_folders_as_links_without_entering_them(tmp_path: Path) -> None:
     landing = tmp_path / "landing"
     (landing / "de-boog" / "2025-01").mkdir(parents=True)
     outside = tmp_path / "outside"
@@ -117,7 +117,11 @@ def test_scan_landing_skips_symlinked_folders(tmp_path: Path) -> None:
     os.symlink(outside, landing / "linked-provider", target_is_directory=True)
     os.symlink(outside / "2025-01", landing / "de-boog" / "2025-02", target_is_directory=True)
     found = scan_landing(landing)
-    assert [(d.provider, d.month) for d in found] == [("de-boog", "2025-01")]
+    assert [(d.provider, d.month) for d in found if not d.is_link] == [("de-boog", "2025-01")]
+    # Listed so that they can be refused with a report; the linked provider is not entered.
+    assert sorted((d.provider, d.month) for d in found if d.is_link) == [
+        ("de-boog", "2025-02"), ("linked-provider", "(link)")
+    ]
 
 
 def test_scan_landing_skips_dot_folders(tmp_path: Path) -> None:
