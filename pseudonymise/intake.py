@@ -21,6 +21,7 @@ from schemas.delivery import (
     METINGEN,
     TRAJECTEN,
     required_columns,
+    resolve_header,
 )
 from schemas.faults import DeliveryRejected, Fault
 
@@ -336,11 +337,24 @@ def pseudonymise_measurements(
     return frame[MEASUREMENT_FIELDS]
 
 
+def _apply_column_mapping(table: RawTable, mapping: dict[str, str] | None) -> RawTable:
+    return RawTable(
+        table.name, [resolve_header(name, mapping) for name in table.columns], table.rows,
+        table.lines, table.ragged_lines,
+    )
+
+
 def pseudonymise_delivery(
-    tables: dict[str, RawTable], provider: str, month: str, pseudonymiser: Pseudonymiser
+    tables: dict[str, RawTable],
+    provider: str,
+    month: str,
+    pseudonymiser: Pseudonymiser,
+    column_mapping: dict[str, str] | None = None,
 ) -> PseudonymisedDelivery:
+    """`column_mapping` is the provider's own spelling of column names (consortium.toml)."""
     faults: list[Fault] = []
-    trajecten, metingen = tables[TRAJECTEN], tables[METINGEN]
+    trajecten = _apply_column_mapping(tables[TRAJECTEN], column_mapping)
+    metingen = _apply_column_mapping(tables[METINGEN], column_mapping)
     _check_header(trajecten, faults)
     _check_header(metingen, faults)
     if not trajecten.rows:

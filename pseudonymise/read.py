@@ -9,7 +9,7 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from schemas.delivery import METINGEN, TABLES, TRAJECTEN
+from schemas.delivery import METINGEN, TABLES, TRAJECTEN, canonical_header
 from schemas.faults import DeliveryRejected, Fault
 
 CSV_NAMES = {TRAJECTEN: "trajecten.csv", METINGEN: "metingen.csv"}
@@ -112,7 +112,7 @@ def sniff_delimiter(text: str) -> str:
 
 
 def normalise_header(name: str) -> str:
-    return name.strip().lstrip("\ufeff").strip().lower()
+    return canonical_header(name)
 
 
 def _clean(value: str) -> str | None:

@@ -72,7 +72,9 @@ def inspect_delivery(
         files = locate_delivery_files(folder)
         warnings = [Fault("WARN_FILE_IGNORED", detail=_shown_name(name)) for name in files.ignored]
         tables = read_delivery_tables(files)
-        pseudonymised = pseudonymise_delivery(tables, provider, month, pseudonymiser)
+        pseudonymised = pseudonymise_delivery(
+            tables, provider, month, pseudonymiser, config.column_mapping.get(provider)
+        )
         del tables  # raw values end here
     except DeliveryRejected as rejection:
         return rejected(provider, month, rejection.faults, config)

@@ -15,6 +15,8 @@ from functools import cached_property
 from importlib import resources
 from pathlib import Path
 
+from schemas.delivery import KNOWN_COLUMNS, canonical_header
+
 PROVIDER_CODE = re.compile(r"^[a-z0-9-]{2,40}$")
 CONSORTIUM_FILE = "consortium.toml"
 INSTRUMENTS_FILE = "instruments.csv"
@@ -64,6 +66,8 @@ class ConsortiumConfig:
     interventions: dict[str, str]
     k: int = 10
     reject_share: float = 0.10
+    # provider -> {canonical header in their export -> spec column}
+    column_mapping: dict[str, dict[str, str]] = field(default_factory=dict)
     registry: InstrumentRegistry = field(default_factory=lambda: InstrumentRegistry(()))
 
 
@@ -96,7 +100,7 @@ def _load_consortium(path: Path) -> dict:
 
     def line_of(key: str) -> int | None:
         for number, content in enumerate(text.splitlines(), start=1):
-            if re.match(rf"^\s*\[?{re.escape(key)}\]?\s*(=|$)", content):
+            if re.match(rf'^\s*(\[\s*)?"?{re.escape(key)}"?\s*(\]|=)', content):
                 return number
         return None
 
@@ -122,7 +126,28 @@ def _load_consortium(path: Path) -> dict:
     share = validation.get("reject_share", 0.10) if isinstance(validation, dict) else None
     if not isinstance(share, int | float) or isinstance(share, bool) or not 0 <= share <= 1:
         raise ConfigError(path, line_of("reject_share"), "[validation] reject_share must be a number from 0 to 1")
+    mapping = data.get("column_mapping", {})
+    if not isinstance(mapping, dict):
+        raise ConfigError(path, line_of("column_mapping"), "[column_mapping.<provider>] tables expected")
+    column_mapping: dict[str, dict[str, str]] = {}
+    for provider, renames in mapping.items():
+        if provider not in providers:
+            raise ConfigError(
+                path, line_of(f"column_mapping.{provider}"),
+                f"column_mapping for {provider!r}, which is not in [providers]",
+            )
+        if not isinstance(renames, dict):
+            raise ConfigError(path, line_of(f"column_mapping.{provider}"), "expected a table of renames")
+        column_mapping[provider] = {}
+        for source, target in renames.items():
+            if not isinstance(target, str) or target not in KNOWN_COLUMNS:
+                raise ConfigError(
+                    path, line_of(source),
+                    f"{source!r} must map to a column of the delivery format, not {target!r}",
+                )
+            column_mapping[provider][canonical_header(source)] = target
     return {
+        "column_mapping": column_mapping,
         "providers": dict(providers),
         "interventions": dict(interventions),
         "k": k,

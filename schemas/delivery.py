@@ -3,6 +3,8 @@ required, what identifies a person, and what may pass the read step (the allow-l
 
 from __future__ import annotations
 
+import re
+
 # The databank's first reporting month: earlier months are no partition of the pipeline.
 FIRST_MONTH = "2015-01"
 
@@ -72,6 +74,49 @@ SATISFACTION_MIN, SATISFACTION_MAX = 1.0, 10.0
 DATE_COLUMNS = {TRAJECTEN: ("geboortedatum", "startdatum", "einddatum"), METINGEN: ("datum",)}
 # Dates that may not lie after the reporting month's end (birth dates are covered by the age rule).
 DATES_NOT_AFTER_MONTH = {TRAJECTEN: ("startdatum", "einddatum"), METINGEN: ("datum",)}
+
+
+# Spellings real registration systems export for the spec's columns, after canonical_header.
+# Anything a provider's system spells differently goes in its [column_mapping.<provider>].
+HEADER_ALIASES: dict[str, str] = {
+    "client_nummer": "clientnummer",
+    "clientnr": "clientnummer",
+    "client_nr": "clientnummer",
+    "client_id": "clientnummer",
+    "burgerservicenummer": "bsn",
+    "bsn_nummer": "bsn",
+    "trajectid": "traject_id",
+    "traject_nummer": "traject_id",
+    "trajectnummer": "traject_id",
+    "geboorte_datum": "geboortedatum",
+    "geb_datum": "geboortedatum",
+    "start_datum": "startdatum",
+    "begindatum": "startdatum",
+    "eind_datum": "einddatum",
+    "redeneinde": "reden_einde",
+    "doel_realisatie": "doelrealisatie",
+    "meet_moment": "meetmoment",
+    "datum_meting": "datum",
+}
+
+
+def canonical_header(name: str) -> str:
+    """Case, accents, surrounding spaces and separators do not matter: `Cliënt nummer`,
+    ` CLIENT-NUMMER ` and `client_nummer` are one spelling."""
+    import unicodedata
+
+    text = unicodedata.normalize("NFKD", name.replace("\ufeff", "").strip().lower())
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    text = re.sub(r"[\s\-./]+", "_", text).strip("_")
+    return text
+
+
+def resolve_header(name: str, mapping: dict[str, str] | None = None) -> str:
+    """The spec column a (canonical) header names: the provider's mapping first, then the known
+    aliases, else the header itself (and then, if not in the spec, it is dropped)."""
+    if mapping and name in mapping:
+        return mapping[name]
+    return HEADER_ALIASES.get(name, name)
 
 
 def is_identifying_column(column: str) -> bool:
