@@ -16,6 +16,7 @@ from pseudonymise.pseudonyms import Pseudonymiser
 from schemas.check import inspect_delivery
 from schemas.config import ConsortiumConfig, config_fingerprint
 from schemas.delivery import METINGEN, TRAJECTEN
+from schemas.quality import QualityConfig, delivery_quality, write_quality_report
 from schemas.report import write_report
 from warehouse.connection import open_warehouse
 from warehouse.home import DatabankHome
@@ -41,6 +42,7 @@ class DeliveryOutcome:
     quarantined_metingen: int = 0
     excluded_bezwaar: int = 0
     fault_codes: str = ""
+    quality_failed: tuple[str, ...] = ()  # ids of data-quality checks that did not pass
 
 
 def read_delivery_into_intake(
@@ -48,6 +50,7 @@ def read_delivery_into_intake(
     home: DatabankHome,
     config: ConsortiumConfig,
     config_hash: str,
+    quality: QualityConfig,
     pseudonymiser: Pseudonymiser,
     provider: str,
     month: str,
@@ -72,6 +75,8 @@ def read_delivery_into_intake(
         ) from None
     verdict = validated.verdict
     write_report(verdict, home.report_dir(provider, month))
+    quality_report = delivery_quality(validated, quality)
+    write_quality_report(quality_report, home.report_dir(provider, month))
     file_codes = ",".join(sorted({f.code for f in verdict.file_faults}))
     outcome = DeliveryOutcome(
         provider=provider,
@@ -83,6 +88,7 @@ def read_delivery_into_intake(
         quarantined_metingen=verdict.quarantined.get(METINGEN, 0),
         excluded_bezwaar=verdict.excluded_bezwaar.get(TRAJECTEN, 0),
         fault_codes=file_codes,
+        quality_failed=tuple(r.check_id for r in quality_report.failed()),
     )
     record = DeliveryRecord(
         delivery_id=fingerprint.delivery_id,
@@ -122,7 +128,13 @@ def _outcome_table(outcomes: list[DeliveryOutcome]) -> str:
     pool="warehouse",
     group_name="deliveries",
     kinds={"python", "duckdb"},
-    check_specs=[dg.AssetCheckSpec("delivery_accepted", asset="pseudonymised_delivery")],
+    check_specs=[
+        dg.AssetCheckSpec("delivery_accepted", asset="pseudonymised_delivery"),
+        dg.AssetCheckSpec(
+            "delivery_quality", asset="pseudonymised_delivery",
+            description="Per-delivery data-quality checks (config/quality.toml) within thresholds.",
+        ),
+    ],
     description="Each delivery read, pseudonymised (HMAC under HKDF subkeys) and validated "
     "(Pandera); the steward's report written; valid rows and quarantine held in intake.",
 )
@@ -132,6 +144,7 @@ def pseudonymised_delivery(
     databank = home.home
     config = databank.config()
     config_hash = config_fingerprint(databank.config_dir)
+    quality = databank.quality_config()
     pseudonymiser = Pseudonymiser(key.load())
     today = dt.date.today()
     outcomes: list[DeliveryOutcome] = []
@@ -140,7 +153,7 @@ def pseudonymised_delivery(
         for partition_key in context.partition_keys:
             provider, month = provider_and_month(partition_key)
             outcome = read_delivery_into_intake(
-                con, databank, config, config_hash, pseudonymiser, provider, month, today
+                con, databank, config, config_hash, quality, pseudonymiser, provider, month, today
             )
             if outcome is None:
                 absent += 1
@@ -164,6 +177,21 @@ def pseudonymised_delivery(
             "deliveries": dg.MetadataValue.md(_outcome_table(judged)),
         },
         check_results=[
+            dg.AssetCheckResult(
+                check_name="delivery_quality",
+                passed=not any(o.quality_failed for o in judged),
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={
+                    "deliveries_checked": len(judged),
+                    "deliveries_with_failed_checks": sum(bool(o.quality_failed) for o in judged),
+                    "failed_checks": dg.MetadataValue.md(
+                        "\n".join(
+                            f"- {o.provider} {o.month}: {', '.join(o.quality_failed)}"
+                            for o in judged if o.quality_failed
+                        ) or "none"
+                    ),
+                },
+            ),
             dg.AssetCheckResult(
                 check_name="delivery_accepted",
                 passed=not rejected,

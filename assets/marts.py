@@ -7,6 +7,7 @@ from dagster import AssetExecutionContext
 
 from assets.deliveries import staged_delivery
 from assets.resources import HomeResource
+from schemas.quality import write_quality_report
 from warehouse.connection import open_warehouse
 from warehouse.marts import build_marts
 from warehouse.publish import publish_analyst_copy
@@ -55,38 +56,66 @@ def warehouse_build(context: AssetExecutionContext, home: HomeResource):  # noqa
     )
 
 
-@dg.asset_check(
-    asset=OUTCOME_SCORES,
-    additional_deps=[TRAJECTORY_INDICATORS, CORE_TRAJECTORIES, CORE_MEASUREMENTS],
-    blocking=True,
-    description="Great Expectations suite over core and marts; a failure blocks publication.",
+WAREHOUSE_QUALITY = dg.AssetKey(["quality", "warehouse"])
+
+
+def _failures_markdown(results: list) -> str:  # noqa: ANN001 - CheckResult list
+    return "\n".join(
+        f"- {r.check_id}: {r.numerator} of {r.denominator} ({r.status.value})" for r in results
+    ) or "none"
+
+
+@dg.asset(
+    key=WAREHOUSE_QUALITY,
+    deps=[OUTCOME_SCORES, TRAJECTORY_INDICATORS, CORE_TRAJECTORIES, CORE_MEASUREMENTS],
+    pool="warehouse",
+    group_name="marts",
+    kinds={"great_expectations"},
+    check_specs=[
+        dg.AssetCheckSpec(
+            "warehouse_quality_errors", asset=WAREHOUSE_QUALITY, blocking=True,
+            description="Error-level data-quality checks (Great Expectations); a failure blocks publication.",
+        ),
+        dg.AssetCheckSpec(
+            "warehouse_quality_warnings", asset=WAREHOUSE_QUALITY,
+            description="Warning-level plausibility checks over the warehouse.",
+        ),
+    ],
+    description="The warehouse's data-quality report (HTML and JSON under reports/_databank/).",
 )
-def warehouse_expectations(home: HomeResource) -> dg.AssetCheckResult:
+def warehouse_quality(home: HomeResource) -> dg.MaterializeResult:
     databank = home.home
     config = databank.config()
     with open_warehouse(databank.warehouse) as con:
-        result = validate_warehouse(con, config.k)
-    failed = result.failed
-    return dg.AssetCheckResult(
-        passed=result.success,
-        severity=dg.AssetCheckSeverity.ERROR,
-        metadata={
-            "expectations": len(result.outcomes),
-            "failed": len(failed),
-            "failures": dg.MetadataValue.md(
-                "\n".join(
-                    f"- {o.table} {o.expectation} {o.column or ''}: {o.unexpected_count} unexpected"
-                    for o in failed
-                )
-                or "none"
+        report = validate_warehouse(con, config.k, databank.quality_config())
+    paths = write_quality_report(report, databank.databank_reports)
+    errors, warnings = report.failed("error"), report.failed("warning")
+    counts = report.counts()
+    return dg.MaterializeResult(
+        metadata={**{f"checks_{k}": v for k, v in counts.items()}, "report": str(paths[1]),
+                  "rules_version": report.config_version},
+        check_results=[
+            dg.AssetCheckResult(
+                check_name="warehouse_quality_errors",
+                passed=not errors,
+                severity=dg.AssetCheckSeverity.ERROR,
+                metadata={"checked": sum(r.severity == "error" for r in report.results),
+                          "failed": len(errors), "failures": dg.MetadataValue.md(_failures_markdown(errors))},
             ),
-        },
+            dg.AssetCheckResult(
+                check_name="warehouse_quality_warnings",
+                passed=not warnings,
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={"checked": sum(r.severity == "warning" for r in report.results),
+                          "failed": len(warnings), "failures": dg.MetadataValue.md(_failures_markdown(warnings))},
+            ),
+        ],
     )
 
 
 @dg.asset(
     key=dg.AssetKey(["publish", "analyst_copy"]),
-    deps=[OUTCOME_SCORES, TRAJECTORY_INDICATORS],
+    deps=[OUTCOME_SCORES, TRAJECTORY_INDICATORS, WAREHOUSE_QUALITY],
     pool="warehouse",
     group_name="marts",
     kinds={"duckdb"},

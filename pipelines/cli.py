@@ -45,18 +45,22 @@ def _check_config(explicit: str | None):  # noqa: ANN202
     """A steward's machine has the consortium's configuration if they were given it; otherwise
     the shipped defaults apply and the output says so."""
     from schemas.config import install_default_config, load_config
+    from schemas.quality import load_delivery_quality_config
     from warehouse.home import resolve_home
 
+    def both(folder: Path) -> tuple:
+        return load_config(folder), load_delivery_quality_config(folder)
+
     if explicit:
-        return load_config(Path(explicit)), explicit
+        return (*both(Path(explicit)), explicit)
     home_config = resolve_home().config_dir
     if (home_config / "consortium.toml").is_file():
-        return load_config(home_config), str(home_config)
+        return (*both(home_config), str(home_config))
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
         install_default_config(Path(tmp))
-        return load_config(Path(tmp)), "the shipped default configuration"
+        return (*both(Path(tmp)), "the shipped default configuration")
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -64,6 +68,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from pseudonymise.pseudonyms import Pseudonymiser
     from schemas.check import inspect_delivery
     from schemas.config import ConfigError
+    from schemas.quality import delivery_quality, write_quality_report
     from schemas.report import verdict_summary, write_report
 
     target = Path(args.path).expanduser()
@@ -76,7 +81,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         return EXIT_CANNOT_RUN
     provider, month = folder.resolve().parent.name, folder.resolve().name
     try:
-        config, source = _check_config(args.config)
+        config, quality, source = _check_config(args.config)
     except ConfigError as error:
         print(f"databank check: configuration problem: {error}", file=sys.stderr)
         return EXIT_CANNOT_RUN
@@ -84,9 +89,17 @@ def cmd_check(args: argparse.Namespace) -> int:
         folder, provider, month, config, Pseudonymiser(throwaway_key()), dt.date.today()
     )
     print(verdict_summary(validated.verdict), end="")
+    quality_report = delivery_quality(validated, quality)
+    failed = quality_report.failed()
+    print(
+        f"Datakwaliteit: {len(quality_report.results) - len(failed)} van {len(quality_report.results)} "
+        "controles binnen de drempel"
+        + ("" if not failed else "; niet: " + ", ".join(r.check_id for r in failed))
+    )
     print(f"(gecontroleerd met {source})")
     if args.report:
         paths = write_report(validated.verdict, Path(args.report))
+        paths += write_quality_report(quality_report, Path(args.report))
         print("Volledig rapport: " + ", ".join(str(p) for p in paths))
     return EXIT_OK if validated.verdict.accepted else EXIT_REJECTED
 

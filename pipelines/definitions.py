@@ -8,14 +8,14 @@ from pathlib import Path
 import dagster as dg
 
 from assets.deliveries import pseudonymised_delivery, staged_delivery
-from assets.marts import analyst_copy, warehouse_build, warehouse_expectations
+from assets.marts import analyst_copy, warehouse_build, warehouse_quality
 from assets.resources import HomeResource, KeyResource
 from pipelines.jobs import ingest_job, rebuild_job
 from pipelines.schedules import nightly_rebuild
 from pipelines.sensors import landing_sensor, rebuild_after_ingest
 from warehouse.home import DatabankHome, resolve_home
 
-ALL_ASSETS = [pseudonymised_delivery, staged_delivery, warehouse_build, analyst_copy]
+ALL_ASSETS = [pseudonymised_delivery, staged_delivery, warehouse_build, warehouse_quality, analyst_copy]
 
 
 def build_definitions(home: DatabankHome | None = None, key_file: Path | None = None) -> dg.Definitions:
@@ -23,7 +23,6 @@ def build_definitions(home: DatabankHome | None = None, key_file: Path | None = 
     home = home or resolve_home()
     return dg.Definitions(
         assets=ALL_ASSETS,
-        asset_checks=[warehouse_expectations],
         jobs=[ingest_job, rebuild_job],
         sensors=[landing_sensor, rebuild_after_ingest],
         schedules=[nightly_rebuild],

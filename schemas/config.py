@@ -20,6 +20,7 @@ from schemas.delivery import KNOWN_COLUMNS, canonical_header
 PROVIDER_CODE = re.compile(r"^[a-z0-9-]{2,40}$")
 CONSORTIUM_FILE = "consortium.toml"
 INSTRUMENTS_FILE = "instruments.csv"
+QUALITY_FILE = "quality.toml"
 INSTRUMENT_COLUMNS = ("instrument", "schaal", "min", "max", "higher_is_worse", "sd_ref", "r", "cutoff")
 
 
@@ -75,7 +76,7 @@ def install_default_config(config_dir: Path) -> None:
     """Give a new home the shipped defaults, never overwriting what the consortium edited."""
     config_dir.mkdir(parents=True, exist_ok=True)
     defaults = resources.files("schemas") / "defaults"
-    for name in (CONSORTIUM_FILE, INSTRUMENTS_FILE):
+    for name in (CONSORTIUM_FILE, INSTRUMENTS_FILE, QUALITY_FILE):
         target = config_dir / name
         if not target.exists():
             with resources.as_file(defaults / name) as source:
@@ -220,7 +221,7 @@ def config_fingerprint(config_dir: Path) -> str:
     import hashlib
 
     digest = hashlib.sha256()
-    for name in (CONSORTIUM_FILE, INSTRUMENTS_FILE):
+    for name in (CONSORTIUM_FILE, INSTRUMENTS_FILE, QUALITY_FILE):
         path = config_dir / name
         digest.update(name.encode() + b"\x00" + (path.read_bytes() if path.is_file() else b"") + b"\x00")
     return digest.hexdigest()[:16]

@@ -7,8 +7,12 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from schemas.config import ConsortiumConfig, install_default_config, load_config
+from schemas.config import QUALITY_FILE, ConsortiumConfig, install_default_config, load_config
+
+if TYPE_CHECKING:
+    from schemas.quality import QualityConfig
 
 DEFAULT_HOME = Path.home() / ".local" / "share" / "databank"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent  # where dagster.yaml ships
@@ -52,6 +56,20 @@ class DatabankHome:
 
     def config(self) -> ConsortiumConfig:
         return load_config(self.config_dir)
+
+    def quality_config(self) -> QualityConfig:
+        """Thresholds for every data-quality check the pipeline runs (config/quality.toml)."""
+        from schemas.quality import DELIVERY_CHECKS, load_quality_config
+        from warehouse.quality import WAREHOUSE_CHECK_IDS
+
+        return load_quality_config(
+            self.config_dir / QUALITY_FILE, set(DELIVERY_CHECKS) | set(WAREHOUSE_CHECK_IDS)
+        )
+
+    @property
+    def databank_reports(self) -> Path:
+        """Reports about the warehouse as a whole; `_` cannot start a provider code."""
+        return self.reports / "_databank"
 
     def prepare(self) -> None:
         """A new home gets its folders, the shipped configuration and Dagster's instance file."""

@@ -1,16 +1,29 @@
-"""The warehouse as a whole, guarded by Great Expectations before anything is published.
-Tables are queried into DataFrames (GE's SQL path does not work with DuckDB here, see the stack
-notes). Only counts leave this module: GE's partial unexpected lists hold values."""
+"""The warehouse as a whole, guarded by Great Expectations before anything is published. Each
+data-quality check (schemas/quality.py) is a set of GE expectations over a table or a derived
+frame; its numerator is GE's unexpected count, its denominator the values GE examined. Frames are
+queried into pandas (GE's SQL path does not work with DuckDB here, see the stack notes). Only
+counts leave this module: GE's partial unexpected lists hold values."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import duckdb
 import pandas as pd
 
 from schemas.delivery import GESLACHT, HULPVORM, INFORMANT, MEETMOMENT, REDEN_EINDE
+from schemas.quality import (
+    FIVE_YEARS_DAYS,
+    LONG_BEFORE_START_DAYS,
+    MIN_SCORES_FOR_IDENTICAL,
+    CheckDefinition,
+    QualityConfig,
+    QualityReport,
+    judge,
+)
+from warehouse.sql import load_sql
 
 OUTCOME_SCORE_COLUMNS = [
     "level", "organisation", "team", "intervention", "period", "instrument", "schaal", "informant",
@@ -22,88 +35,137 @@ TRAJECTORY_INDICATOR_COLUMNS = [
     "level", "organisation", "team", "intervention", "period", "n_ended", "pct_planned_end",
     "pct_goals_achieved", "mean_satisfaction", "suppressed",
 ]
+# Listed without importing Great Expectations, so the configuration can be checked cheaply;
+# a test keeps it equal to the ids of warehouse_checks().
+WAREHOUSE_CHECK_IDS = (
+    "warehouse_pseudonyms_wellformed", "warehouse_trajectory_unique", "warehouse_measurement_unique",
+    "warehouse_codes_conform", "warehouse_ages_plausible", "warehouse_end_not_before_start",
+    "warehouse_suppression_holds", "warehouse_shares_in_range", "warehouse_contract_columns",
+    "warehouse_trajectory_longer_than_five_years", "warehouse_measurement_long_before_start",
+    "warehouse_team_without_ended_six_months", "warehouse_identical_start_scores",
+)
 CLIENT_PSEUDONYM = r"^CL1-[0-9a-f]{8}-[0-9a-f]{32}$"
 TRAJECTORY_PSEUDONYM = r"^TR1-[0-9a-f]{8}-[0-9a-f]{32}$"
 
 
 @dataclass(frozen=True)
-class ExpectationOutcome:
-    table: str
-    expectation: str
-    column: str | None
-    success: bool
-    element_count: int | None
-    unexpected_count: int | None
+class WarehouseCheck:
+    definition: CheckDefinition
+    expectations: list[tuple[str, object]]  # (frame name, GE expectation)
 
 
-@dataclass(frozen=True)
-class QualityResult:
-    outcomes: tuple[ExpectationOutcome, ...]
+def _frames(con: duckdb.DuckDBPyConnection, k: int) -> dict[str, Callable[[], pd.DataFrame]]:
+    def table(name: str) -> Callable[[], pd.DataFrame]:
+        return lambda: con.sql(f"SELECT * FROM {name}").df()
 
-    @property
-    def success(self) -> bool:
-        return all(o.success for o in self.outcomes)
+    def query(sql_name: str, **params: object) -> Callable[[], pd.DataFrame]:
+        return lambda: con.execute(load_sql(sql_name), params or None).df()
 
-    @property
-    def failed(self) -> list[ExpectationOutcome]:
-        return [o for o in self.outcomes if not o.success]
-
-
-def _suites(k: int) -> dict[str, list]:
-    import great_expectations as gx
-
-    e = gx.expectations
     return {
-        "core.trajectories": [
-            e.ExpectColumnValuesToNotBeNull(column="trajectory_id"),
-            e.ExpectColumnValuesToNotBeNull(column="client_id"),
-            e.ExpectColumnValuesToMatchRegex(column="trajectory_id", regex=TRAJECTORY_PSEUDONYM),
-            e.ExpectColumnValuesToMatchRegex(column="client_id", regex=CLIENT_PSEUDONYM),
-            e.ExpectCompoundColumnsToBeUnique(column_list=["provider", "trajectory_id"]),
-            e.ExpectColumnValuesToBeBetween(column="age_at_start", min_value=0, max_value=27),
-            e.ExpectColumnValuesToBeInSet(column="geslacht", value_set=list(GESLACHT)),
-            e.ExpectColumnValuesToBeInSet(column="hulpvorm", value_set=list(HULPVORM)),
-            e.ExpectColumnValuesToBeInSet(column="reden_einde", value_set=list(REDEN_EINDE)),
-            e.ExpectColumnValuesToMatchRegex(column="pc4", regex=r"^[1-9][0-9]{3}$"),
-            e.ExpectColumnPairValuesAToBeGreaterThanB(
-                column_A="einddatum", column_B="startdatum", or_equal=True,
-                ignore_row_if="either_value_is_missing",
-            ),
-        ],
-        "core.measurements": [
-            e.ExpectColumnValuesToNotBeNull(column="score"),
-            e.ExpectColumnValuesToBeInSet(column="meetmoment", value_set=list(MEETMOMENT)),
-            e.ExpectColumnValuesToBeInSet(column="informant", value_set=list(INFORMANT)),
-            e.ExpectCompoundColumnsToBeUnique(
-                column_list=["provider", "trajectory_id", "instrument", "schaal", "informant",
-                             "meetmoment", "datum"]
-            ),
-        ],
-        "mart.outcome_scores": [
-            e.ExpectTableColumnsToMatchOrderedList(column_list=OUTCOME_SCORE_COLUMNS),
-            e.ExpectColumnValuesToBeBetween(column="n_paired", min_value=k),
-            *[
-                e.ExpectColumnValuesToBeBetween(column=c, min_value=0, max_value=1)
-                for c in ("response_rate", "pct_improved", "pct_unchanged", "pct_deteriorated",
-                          "pct_recovered")
-            ],
-            e.ExpectColumnValuesToBeInSet(
-                column="level",
-                value_set=["consortium", "organisation", "team", "intervention",
-                           "organisation_intervention"],
-            ),
-        ],
-        "mart.trajectory_indicators": [
-            e.ExpectTableColumnsToMatchOrderedList(column_list=TRAJECTORY_INDICATOR_COLUMNS),
-            e.ExpectColumnValuesToBeBetween(column="n_ended", min_value=k),
-            e.ExpectColumnValuesToBeBetween(column="pct_planned_end", min_value=0, max_value=1),
-            e.ExpectColumnValuesToBeBetween(column="pct_goals_achieved", min_value=0, max_value=1),
-            e.ExpectColumnValuesToBeBetween(column="mean_satisfaction", min_value=1, max_value=10),
-        ],
+        "core.trajectories": table("core.trajectories"),
+        "core.measurements": table("core.measurements"),
+        "mart.outcome_scores": table("mart.outcome_scores"),
+        "mart.trajectory_indicators": table("mart.trajectory_indicators"),
+        "trajectory_durations": query("quality_trajectory_durations"),
+        "days_before_start": query("quality_days_before_start"),
+        "team_activity": query("quality_team_activity"),
+        "start_score_groups": query("quality_start_score_groups", min_scores=MIN_SCORES_FOR_IDENTICAL),
     }
 
 
-def validate_warehouse(con: duckdb.DuckDBPyConnection, k: int) -> QualityResult:
+def warehouse_checks(k: int) -> list[WarehouseCheck]:
+    import great_expectations as gx
+
+    e = gx.expectations
+    c = CheckDefinition
+    shares = ("response_rate", "pct_improved", "pct_unchanged", "pct_deteriorated", "pct_recovered")
+    return [
+        WarehouseCheck(c("warehouse_pseudonyms_wellformed", "conformance", "core",
+                         "Opgeslagen identificaties zijn gelabelde pseudoniemen."), [
+            ("core.trajectories", e.ExpectColumnValuesToMatchRegex(column="trajectory_id", regex=TRAJECTORY_PSEUDONYM)),
+            ("core.trajectories", e.ExpectColumnValuesToMatchRegex(column="client_id", regex=CLIENT_PSEUDONYM)),
+            ("core.measurements", e.ExpectColumnValuesToMatchRegex(column="trajectory_id", regex=TRAJECTORY_PSEUDONYM)),
+            ("core.trajectories", e.ExpectColumnValuesToNotBeNull(column="client_id")),
+        ]),
+        WarehouseCheck(c("warehouse_trajectory_unique", "conformance", "core.trajectories",
+                         "Eén rij per traject."), [
+            ("core.trajectories", e.ExpectCompoundColumnsToBeUnique(column_list=["provider", "trajectory_id"])),
+        ]),
+        WarehouseCheck(c("warehouse_measurement_unique", "conformance", "core.measurements",
+                         "Eén rij per meting (traject, instrument, schaal, informant, meetmoment, datum)."), [
+            ("core.measurements", e.ExpectCompoundColumnsToBeUnique(
+                column_list=["provider", "trajectory_id", "instrument", "schaal", "informant", "meetmoment", "datum"])),
+        ]),
+        WarehouseCheck(c("warehouse_codes_conform", "conformance", "core",
+                         "Codes liggen binnen de lijsten van het aanleverformat."), [
+            ("core.trajectories", e.ExpectColumnValuesToBeInSet(column="geslacht", value_set=list(GESLACHT))),
+            ("core.trajectories", e.ExpectColumnValuesToBeInSet(column="hulpvorm", value_set=list(HULPVORM))),
+            ("core.trajectories", e.ExpectColumnValuesToBeInSet(column="reden_einde", value_set=list(REDEN_EINDE))),
+            ("core.trajectories", e.ExpectColumnValuesToMatchRegex(column="pc4", regex=r"^[1-9][0-9]{3}$")),
+            ("core.measurements", e.ExpectColumnValuesToBeInSet(column="meetmoment", value_set=list(MEETMOMENT))),
+            ("core.measurements", e.ExpectColumnValuesToBeInSet(column="informant", value_set=list(INFORMANT))),
+            ("core.measurements", e.ExpectColumnValuesToNotBeNull(column="score")),
+        ]),
+        WarehouseCheck(c("warehouse_ages_plausible", "plausibility", "core.trajectories",
+                         "Leeftijd bij start tussen 0 en 27."), [
+            ("core.trajectories", e.ExpectColumnValuesToBeBetween(column="age_at_start", min_value=0, max_value=27)),
+        ]),
+        WarehouseCheck(c("warehouse_end_not_before_start", "plausibility", "core.trajectories",
+                         "Einddatum niet vóór startdatum."), [
+            ("core.trajectories", e.ExpectColumnPairValuesAToBeGreaterThanB(
+                column_A="einddatum", column_B="startdatum", or_equal=True,
+                ignore_row_if="either_value_is_missing")),
+        ]),
+        WarehouseCheck(c("warehouse_suppression_holds", "conformance", "mart",
+                         f"Geen gepubliceerd aantal onder k = {k}."), [
+            ("mart.outcome_scores", e.ExpectColumnValuesToBeBetween(column="n_paired", min_value=k)),
+            ("mart.trajectory_indicators", e.ExpectColumnValuesToBeBetween(column="n_ended", min_value=k)),
+        ]),
+        WarehouseCheck(c("warehouse_shares_in_range", "plausibility", "mart",
+                         "Aandelen liggen tussen 0 en 1; tevredenheid tussen 1 en 10."), [
+            *[("mart.outcome_scores", e.ExpectColumnValuesToBeBetween(column=col, min_value=0, max_value=1))
+              for col in shares],
+            ("mart.trajectory_indicators", e.ExpectColumnValuesToBeBetween(column="pct_planned_end", min_value=0, max_value=1)),
+            ("mart.trajectory_indicators", e.ExpectColumnValuesToBeBetween(column="pct_goals_achieved", min_value=0, max_value=1)),
+            ("mart.trajectory_indicators", e.ExpectColumnValuesToBeBetween(column="mean_satisfaction", min_value=1, max_value=10)),
+        ]),
+        WarehouseCheck(c("warehouse_contract_columns", "conformance", "mart",
+                         "Gepubliceerde tabellen hebben precies de afgesproken kolommen."), [
+            ("mart.outcome_scores", e.ExpectTableColumnsToMatchOrderedList(column_list=OUTCOME_SCORE_COLUMNS)),
+            ("mart.trajectory_indicators", e.ExpectTableColumnsToMatchOrderedList(column_list=TRAJECTORY_INDICATOR_COLUMNS)),
+        ]),
+        WarehouseCheck(c("warehouse_trajectory_longer_than_five_years", "plausibility", "core.trajectories",
+                         "Trajecten die langer dan vijf jaar duren."), [
+            ("trajectory_durations", e.ExpectColumnValuesToBeBetween(column="duration_days", max_value=FIVE_YEARS_DAYS)),
+        ]),
+        WarehouseCheck(c("warehouse_measurement_long_before_start", "plausibility", "core.measurements",
+                         f"Metingen meer dan {LONG_BEFORE_START_DAYS} dagen vóór de start van hun traject."), [
+            ("days_before_start", e.ExpectColumnValuesToBeBetween(column="days_before_start", max_value=LONG_BEFORE_START_DAYS)),
+        ]),
+        WarehouseCheck(c("warehouse_team_without_ended_six_months", "plausibility", "core.trajectories",
+                         "Teams met lopende trajecten die in zes maanden geen traject beëindigden."), [
+            ("team_activity", e.ExpectColumnValuesToBeInSet(column="stale", value_set=[False])),
+        ]),
+        WarehouseCheck(c("warehouse_identical_start_scores", "plausibility", "core.measurements",
+                         f"Interventies (per meetinstrument; ≥ {MIN_SCORES_FOR_IDENTICAL} startmetingen) "
+                         "waarvan alle startscores gelijk zijn."), [
+            ("start_score_groups", e.ExpectColumnValuesToBeInSet(column="identical", value_set=[False])),
+        ]),
+    ]
+
+
+def _counts(result: object) -> tuple[int, int]:
+    """Unexpected values among the values examined; a table-level expectation counts as one."""
+    stats = getattr(result, "result", None) or {}
+    if "unexpected_count" in stats and stats.get("element_count") is not None:
+        examined = stats["element_count"] - (stats.get("missing_count") or 0)
+        return int(stats["unexpected_count"] or 0), int(examined)
+    return (0 if result.success else 1), 1  # type: ignore[attr-defined]
+
+
+def validate_warehouse(
+    con: duckdb.DuckDBPyConnection, k: int, config: QualityConfig
+) -> QualityReport:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
@@ -111,26 +173,25 @@ def validate_warehouse(con: duckdb.DuckDBPyConnection, k: int) -> QualityResult:
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     source = context.data_sources.add_pandas("warehouse")
-    outcomes: list[ExpectationOutcome] = []
-    for table, expectations in _suites(k).items():
-        frame: pd.DataFrame = con.sql(f"SELECT * FROM {table}").df()
-        asset = source.add_dataframe_asset(name=table.replace(".", "_"))
-        batch = asset.add_batch_definition_whole_dataframe("whole").get_batch(
-            batch_parameters={"dataframe": frame}
-        )
-        suite = gx.ExpectationSuite(name=f"{table}_suite", expectations=expectations)
-        result = batch.validate(suite)
-        for item in result.results:
-            config = item.expectation_config
-            stats = item.result or {}
-            outcomes.append(
-                ExpectationOutcome(
-                    table=table,
-                    expectation=config.type,
-                    column=config.kwargs.get("column"),
-                    success=bool(item.success),
-                    element_count=stats.get("element_count"),
-                    unexpected_count=stats.get("unexpected_count"),
-                )
+    loaders = _frames(con, k)
+    batches: dict[str, object] = {}
+
+    def batch(name: str) -> object:
+        if name not in batches:
+            asset = source.add_dataframe_asset(name=name.replace(".", "_"))
+            batches[name] = asset.add_batch_definition_whole_dataframe("whole").get_batch(
+                batch_parameters={"dataframe": loaders[name]()}
             )
-    return QualityResult(tuple(outcomes))
+        return batches[name]
+
+    report = QualityReport(scope="warehouse", config_version=config.version)
+    for check in warehouse_checks(k):
+        numerator = denominator = 0
+        try:
+            for frame, expectation in check.expectations:
+                unexpected, examined = _counts(batch(frame).validate(expectation))  # type: ignore[attr-defined]
+                numerator, denominator = numerator + unexpected, denominator + examined
+        except Exception:  # noqa: BLE001 - the check reports status error; its message may quote data
+            numerator = denominator = None  # type: ignore[assignment]
+        report.results.append(judge(check.definition, config.rule(check.definition.check_id), numerator, denominator))
+    return report

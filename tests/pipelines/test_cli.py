@@ -66,7 +66,7 @@ def test_check_needs_no_key_and_loads_nothing(
     assert main(["check", str(folder), "--report", str(tmp_path / "rapport")]) == 0
     assert "shipped default configuration" in capsys.readouterr().out
     assert sorted(p.name for p in (tmp_path / "rapport").iterdir()) == [
-        "bevindingen.csv", "rapport.html", "rapport.txt"
+        "bevindingen.csv", "kwaliteit.html", "kwaliteit.json", "rapport.html", "rapport.txt"
     ]
     assert not (tmp_path / "steward").exists()
 

@@ -13,7 +13,7 @@ import dagster as dg
 import duckdb
 
 from assets.deliveries import pseudonymised_delivery, staged_delivery
-from assets.marts import analyst_copy, warehouse_build, warehouse_expectations
+from assets.marts import analyst_copy, warehouse_build, warehouse_quality
 from assets.partitions import delivery_partition_key, provider_partitions
 from assets.resources import HomeResource, KeyResource
 from pipelines.definitions import build_definitions
@@ -51,13 +51,13 @@ def test_materialize_whole_graph_from_landing_to_published_copy(home: DatabankHo
         assert metadata["accepted"].value == 1
         assert metadata["rows_trajecten"].value == 3
         build = dg.materialize(
-            [warehouse_build, warehouse_expectations, analyst_copy],
+            [warehouse_build, warehouse_quality, analyst_copy],
             resources=resources(home),
             instance=instance,
         )
         assert build.success
-        checks = build.get_asset_check_evaluations()
-        assert [c.passed for c in checks] == [True]
+        checks = {c.check_name: c.passed for c in build.get_asset_check_evaluations()}
+        assert checks == {"warehouse_quality_errors": True, "warehouse_quality_warnings": True}
     con = duckdb.connect(str(home.publication), read_only=True)
     try:
         scores = con.sql("SELECT * FROM mart.outcome_scores").df()
@@ -113,7 +113,7 @@ def test_definitions_snapshot_of_graph_jobs_sensors_schedule(home: DatabankHome)
     graph = definitions.resolve_asset_graph()
     assert sorted(key.to_user_string() for key in graph.get_all_asset_keys()) == [
         "core/measurements", "core/trajectories", "mart/outcome_scores", "mart/trajectory_indicators",
-        "pseudonymised_delivery", "publish/analyst_copy", "staged_delivery",
+        "pseudonymised_delivery", "publish/analyst_copy", "quality/warehouse", "staged_delivery",
     ]
     assert sorted(job.name for job in definitions.resolve_all_job_defs() if not job.name.startswith("__")) == [
         "ingest_deliveries", "rebuild_and_publish",
