@@ -67,6 +67,7 @@ def read_xlsx_table(path: Path, table: str) -> RawTable:
         header: list[str] | None = None
         rows: list[list[str | None]] = []
         lines: list[int] = []
+        ragged: list[int] = []
         for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
             cells = [_cell_text(v) for v in values]
             if not any(cells):
@@ -82,11 +83,13 @@ def read_xlsx_table(path: Path, table: str) -> RawTable:
                 raise DeliveryRejected(
                     [Fault("FILE_TOO_LARGE", table=table, detail=f"meer dan {MAX_ROWS} regels")]
                 )
+            if any(cells[len(header):]):  # values beyond the header: like a CSV row with extra fields
+                ragged.append(number)
             cells = (cells + [None] * len(header))[: len(header)]
             rows.append(cells)
             lines.append(number)
         if header is None:
             raise DeliveryRejected([Fault("FILE_NO_HEADER", table=table)])
-        return RawTable(table, header, rows, lines)
+        return RawTable(table, header, rows, lines, ragged)
     finally:
         workbook.close()

@@ -257,6 +257,13 @@ def _normalise_codes(frame: pd.DataFrame, config: ConsortiumConfig) -> pd.DataFr
     else:
         for column in ("informant", "meetmoment"):
             frame[column] = frame[column].map(lambda v: v.lower() if isinstance(v, str) else v)
+        spelling = {(i.instrument.lower(), i.schaal.lower()): i for i in config.registry.instruments}
+        known = [
+            spelling.get((a.lower(), b.lower())) if isinstance(a, str) and isinstance(b, str) else None
+            for a, b in zip(frame["instrument"], frame["schaal"], strict=True)
+        ]
+        frame["instrument"] = [k.instrument if k else a for k, a in zip(known, frame["instrument"], strict=True)]
+        frame["schaal"] = [k.schaal if k else b for k, b in zip(known, frame["schaal"], strict=True)]
     return frame
 
 

@@ -66,10 +66,16 @@ def _register_t_critical(con: duckdb.DuckDBPyConnection) -> None:
 def build_marts(con: duckdb.DuckDBPyConnection, registry: InstrumentRegistry, k: int) -> MartCounts:
     """Rebuild core and marts from staging in one transaction: readers of the warehouse see the
     previous build or this one, never a mix."""
-    with transaction(con):
-        load_instrument_registry_table(con, registry)
-        build_core(con)
-        build_marts_from_core(con, k)
+    # One thread: a parallel sum adds in varying order, and analysts comparing builds must see
+    # the same figure to the last digit when the data did not change.
+    execute(con, "SET threads = 1")
+    try:
+        with transaction(con):
+            load_instrument_registry_table(con, registry)
+            build_core(con)
+            build_marts_from_core(con, k)
+    finally:
+        execute(con, "RESET threads")
     return mart_counts(con)
 
 

@@ -398,3 +398,18 @@ def test_read_xlsx_ignores_a_wrong_declared_dimension(tmp_path: Path, dimension:
     assert table.columns == ["a", "b"]
     assert table.rows == [["1", "2"], ["3", "4"]]
     assert table.lines == [2, 3]
+
+
+def test_read_xlsx_values_beyond_the_header_make_the_row_ragged(tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "trajecten"
+    sheet.append(["clientnummer", "traject_id"])
+    sheet.append(["C1", "T1"])
+    sheet.append(["C2", "T2", "shifted"])  # like a CSV row with an extra field
+    path = tmp_path / "export.xlsx"
+    workbook.save(path)
+    table = read_xlsx_table(path, "trajecten")
+    assert table.lines == [2, 3] and table.ragged_lines == [3]
