@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import duckdb
 import pytest
 
 from pipelines.cli import main
-from pipelines.runner import run_pipeline
+from pipelines.runner import PipelineFailed, run_pipeline
 from tests.builders import DeliveryWriter, measurement, trajectory
 from warehouse.home import DatabankHome
 
@@ -169,3 +170,24 @@ def test_run_refuses_symlinked_landing_folders_with_a_report(
     report = (home.report_dir("de-boog", "2025-03") / "rapport.txt").read_text(encoding="utf-8")
     assert "FILE_UNSAFE_PATH" in report
     assert core_rows(home, "SELECT count(*) FROM staging.trajectories") == [(0,)]
+
+
+def test_run_error_level_quality_failure_blocks_publication(
+    home: DatabankHome, write_delivery: DeliveryWriter
+) -> None:
+    write_delivery(home.landing, "de-boog", "2025-03", [trajectory(1), trajectory(2)])
+    run_pipeline(home, today=TODAY)
+    published = home.publication.read_bytes()
+    # Something no validated delivery can produce: a malformed pc4 in staging.
+    con = duckdb.connect(str(home.warehouse))
+    try:
+        con.execute("UPDATE staging.trajectories SET pc4 = 'ABCD'").fetchall()
+    finally:
+        con.close()
+    with pytest.raises(PipelineFailed) as failure:
+        run_pipeline(home, today=TODAY)
+    assert "quality" in str(failure.value)
+    assert home.publication.read_bytes() == published
+    report = json.loads((home.databank_reports / "kwaliteit.json").read_text(encoding="utf-8"))
+    codes = {c["check_id"]: c["status"] for c in report["checks"]}
+    assert codes["warehouse_codes_conform"] == "fail"
