@@ -103,7 +103,8 @@ CATALOGUE: dict[str, FaultKind] = {
               "Controleer scheidingstekens en aanhalingstekens in die regel.",
               "row has a different number of fields than the header"),
         _kind("ROW_REQUIRED_EMPTY", R,
-              "Regel {row} van '{table}': het verplichte veld '{column}' is leeg.",
+              "Regel {row} van '{table}': het verplichte veld '{column}' is leeg. Vul het in het "
+              "bronsysteem in en exporteer opnieuw.",
               "required value empty"),
         _kind("ROW_BSN_INVALID", R,
               "Regel {row} van '{table}': het BSN voldoet niet aan de elfproef of heeft geen 8 of "
@@ -114,23 +115,28 @@ CATALOGUE: dict[str, FaultKind] = {
               "jjjj-mm-dd.",
               "date does not parse"),
         _kind("ROW_DATE_AFTER_MONTH", R,
-              "Regel {row} van '{table}': '{column}' ligt na het einde van de verslagmaand.",
+              "Regel {row} van '{table}': '{column}' ligt na het einde van de verslagmaand. "
+              "Controleer de datum, of lever het bestand aan in de map van de juiste maand.",
               "date after the end of the reporting month"),
         _kind("ROW_END_BEFORE_START", R,
-              "Regel {row} van '{table}': de einddatum ligt vóór de startdatum.",
+              "Regel {row} van '{table}': de einddatum ligt vóór de startdatum. Controleer beide "
+              "datums in het bronsysteem.",
               "einddatum before startdatum"),
         _kind("ROW_END_REASON_MISSING", R,
-              "Regel {row} van '{table}': er is een einddatum maar geen reden_einde (1 t/m 5).",
+              "Regel {row} van '{table}': er is een einddatum maar geen reden_einde. Vul "
+              "reden_einde in (1 t/m 5).",
               "einddatum without reden_einde"),
         _kind("ROW_CODE_UNKNOWN", R,
               "Regel {row} van '{table}': '{column}' heeft de onbekende waarde '{value}'. "
-              "Toegestaan: {detail}.",
+              "Toegestaan: {detail}. Pas de waarde aan in het bronsysteem.",
               "value outside its code list"),
         _kind("ROW_NUMBER_INVALID", R,
-              "Regel {row} van '{table}': '{column}' is geen getal ('{value}').",
+              "Regel {row} van '{table}': '{column}' is geen getal ('{value}'). Gebruik cijfers, "
+              "met een komma of punt voor decimalen.",
               "value is not a number"),
         _kind("ROW_SATISFACTION_OUT_OF_RANGE", R,
-              "Regel {row} van '{table}': tevredenheid {value} ligt niet tussen 1 en 10.",
+              "Regel {row} van '{table}': tevredenheid {value} ligt niet tussen 1 en 10. "
+              "Controleer het cijfer of laat het veld leeg.",
               "tevredenheid outside 1-10"),
         _kind("ROW_AGE_OUT_OF_RANGE", R,
               "Regel {row} van '{table}': de leeftijd bij de start ({detail} jaar) ligt niet tussen "
@@ -138,19 +144,21 @@ CATALOGUE: dict[str, FaultKind] = {
               "age at start outside 0-27"),
         _kind("ROW_INSTRUMENT_UNKNOWN", R,
               "Regel {row} van '{table}': instrument en schaal '{value}' staan niet in het "
-              "instrumentenregister van het consortium.",
+              "instrumentenregister van het consortium. Controleer de spelling, of vraag het "
+              "consortium het instrument op te nemen.",
               "(instrument, schaal) not in the registry"),
         _kind("ROW_SCORE_OUT_OF_RANGE", R,
               "Regel {row} van '{table}': score {value} ligt buiten het bereik van dit instrument "
-              "({detail}).",
+              "({detail}). Controleer de score in het vragenlijstsysteem.",
               "score outside the instrument's range"),
         _kind("ROW_TRAJECTORY_UNKNOWN", R,
               "Regel {row} van '{table}': het traject_id van deze meting komt niet voor in "
-              "trajecten van deze levering.",
+              "trajecten van deze levering. Neem het traject op in trajecten van dezelfde "
+              "levering.",
               "measurement's traject_id not in this delivery's trajecten"),
         _kind("ROW_TRAJECTORY_DUPLICATE", R,
               "Regel {row} van '{table}': dit traject_id komt meer dan eens voor in deze "
-              "levering (alle regels ervan zijn afgekeurd).",
+              "levering (alle regels ervan zijn afgekeurd). Houd één regel per traject over.",
               "traject_id occurs twice in one delivery"),
         # Warnings: told, nothing held back.
         _kind("WARN_COLUMN_DROPPED", W,
