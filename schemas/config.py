@@ -83,6 +83,14 @@ def install_default_config(config_dir: Path) -> None:
                 shutil.copyfile(source, target)
 
 
+def toml_error(path: Path, error: tomllib.TOMLDecodeError) -> ConfigError:
+    """Python 3.11's TOMLDecodeError has the place only in its text ("... (at line 3, column 14)")."""
+    text = str(error)
+    match = re.search(r"\(at line (\d+), column \d+\)", text)
+    problem = re.sub(r"\s*\(at line \d+, column \d+\)", "", text)
+    return ConfigError(path, int(match.group(1)) if match else None, f"not valid TOML ({problem})")
+
+
 def load_config(config_dir: Path) -> ConsortiumConfig:
     consortium = _load_consortium(config_dir / CONSORTIUM_FILE)
     registry = load_instrument_registry(config_dir / INSTRUMENTS_FILE)
@@ -96,8 +104,7 @@ def _load_consortium(path: Path) -> dict:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        line = getattr(error, "lineno", None)
-        raise ConfigError(path, line, f"not valid TOML ({getattr(error, 'msg', error)})") from None
+        raise toml_error(path, error) from None
 
     def line_of(key: str) -> int | None:
         for number, content in enumerate(text.splitlines(), start=1):

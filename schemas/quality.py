@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from schemas.config import QUALITY_FILE, ConfigError
+from schemas.config import QUALITY_FILE, ConfigError, toml_error
 from schemas.delivery import METINGEN, TRAJECTEN
 from schemas.validation import ValidatedDelivery, month_end
 
@@ -136,7 +136,7 @@ def load_quality_config(path: Path, required: set[str] | None = None) -> Quality
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise ConfigError(path, getattr(error, "lineno", None), f"not valid TOML ({getattr(error, 'msg', error)})") from None
+        raise toml_error(path, error) from None
 
     def line_of(check_id: str) -> int | None:
         for number, content in enumerate(text.splitlines(), start=1):

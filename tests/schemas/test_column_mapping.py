@@ -91,3 +91,10 @@ def test_column_mapping_errors_name_file_and_line(
         load_config(config_dir(tmp_path, consortium))
     assert error.value.line == line and problem in str(error.value)
     assert "consortium.toml" in str(error.value)
+
+
+def test_consortium_toml_syntax_error_names_its_line(tmp_path: Path) -> None:
+    broken = CONSORTIUM.replace('MST = "Multisysteemtherapie"', 'MST = "Multisysteemtherapie')
+    with pytest.raises(ConfigError) as error:
+        load_config(config_dir(tmp_path, broken))
+    assert error.value.line == 7 and "not valid TOML" in str(error.value)
