@@ -28,7 +28,7 @@ from schemas.faults import DeliveryRejected, Fault
 _DMY = re.compile(r"^(\d{1,2})-(\d{1,2})-(\d{4})$")
 _YMD = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _NUMBER = re.compile(r"^[+-]?\d+(?:[.,]\d+)?$")
-_INTEGER = re.compile(r"^\d+$")
+_INTEGER = re.compile(r"^\d{1,9}$")  # codes are small; a long digit run is a shifted column
 # Dates are stored as timestamps; a typo like 3026 or 0206 must become a fault, not a crash.
 EARLIEST_YEAR, LATEST_YEAR = 1900, 2200
 _POSTCODE = re.compile(r"^([1-9]\d{3})\s?([A-Za-z]{2})$")

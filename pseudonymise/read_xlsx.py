@@ -63,6 +63,8 @@ def read_xlsx_table(path: Path, table: str) -> RawTable:
         if table not in sheets:
             raise DeliveryRejected([Fault("FILE_TABLE_MISSING", table=table)])
         sheet = workbook[sheets[table]]
+        if not hasattr(sheet, "iter_rows"):  # a chart sheet holds no table
+            raise DeliveryRejected([Fault("FILE_TABLE_MISSING", table=table)])
         sheet.reset_dimensions()  # exporters write stale <dimension>s; read what is really there
         header: list[str] | None = None
         rows: list[list[str | None]] = []
@@ -91,5 +93,12 @@ def read_xlsx_table(path: Path, table: str) -> RawTable:
         if header is None:
             raise DeliveryRejected([Fault("FILE_NO_HEADER", table=table)])
         return RawTable(table, header, rows, lines, ragged)
+    except DeliveryRejected:
+        raise
+    except Exception:  # noqa: BLE001 - malformed XML, bad CRC, entity bombs, ill-typed cells
+        # The library's message can quote cell text, so only the kind of problem is told.
+        raise DeliveryRejected(
+            [Fault("FILE_UNPARSEABLE", table=table, detail="de inhoud van het werkblad is beschadigd")]
+        ) from None
     finally:
         workbook.close()

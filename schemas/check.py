@@ -76,9 +76,12 @@ def inspect_delivery(
             tables, provider, month, pseudonymiser, config.column_mapping.get(provider)
         )
         del tables  # raw values end here
+        validated = validate_delivery(pseudonymised, config)
     except DeliveryRejected as rejection:
         return rejected(provider, month, rejection.faults, config)
-    validated = validate_delivery(pseudonymised, config)
+    except Exception as error:  # noqa: BLE001 - a defect of ours must not stop the other deliveries
+        # Its message may quote raw cells: only the type is kept, for the consortium's engineers.
+        return rejected(provider, month, [Fault("FILE_PROCESSING_ERROR", detail=type(error).__name__)], config)
     validated.verdict.faults[:0] = warnings
     return validated
 

@@ -78,6 +78,10 @@ CATALOGUE: dict[str, FaultKind] = {
               "Het bestand voor '{table}' kan niet als tabel gelezen worden ({detail}). Controleer "
               "of het een CSV-export is en of aanhalingstekens gesloten zijn.",
               "file cannot be parsed as a table"),
+        _kind("FILE_PROCESSING_ERROR", F,
+              "De levering kon door een fout in de verwerking niet beoordeeld worden ({detail}). "
+              "Uw eerdere gegevens blijven staan. Meld dit bij de beheerder van de databank.",
+              "unexpected error while judging the delivery (a defect, not a delivery fault)"),
         _kind("FILE_REQUIRED_COLUMN_MISSING", F,
               "In '{table}' ontbreekt de verplichte kolom '{column}'. Voeg de kolom toe (de "
               "kolomnamen staan in het aanleverformat).",

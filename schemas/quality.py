@@ -216,7 +216,6 @@ def delivery_quality(validated: ValidatedDelivery, config: QualityConfig) -> Qua
         for table in (TRAJECTEN, METINGEN)
     }
     with_start = m.merge(t[["trajectory_id", "startdatum", "interventie"]], on="trajectory_id", how="inner")
-    last_day = pd.Timestamp(month_end(verdict.month))
     starts = with_start[with_start["meetmoment"] == "start"]
     eind_ids = set(m.loc[m["meetmoment"] == "eind", "trajectory_id"])
 
@@ -240,8 +239,11 @@ def delivery_quality(validated: ValidatedDelivery, config: QualityConfig) -> Qua
              len(with_start),
          )),
         (DELIVERY_CHECKS["trajectory_longer_than_five_years"],
-         lambda: share(
-             ((t["einddatum"].fillna(last_day) - t["startdatum"]).dt.days > FIVE_YEARS_DAYS).sum(), len(t)
+         # A rejected delivery (perhaps of a folder that names no month) has no rows to date.
+         lambda: (0, 0) if t.empty else share(
+             ((t["einddatum"].fillna(pd.Timestamp(month_end(verdict.month))) - t["startdatum"])
+              .dt.days > FIVE_YEARS_DAYS).sum(),
+             len(t),
          )),
         (DELIVERY_CHECKS["identical_start_scores"], lambda: identical_score_groups(starts)),
     ]

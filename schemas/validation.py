@@ -267,16 +267,21 @@ def _normalise_codes(frame: pd.DataFrame, config: ConsortiumConfig) -> pd.DataFr
     return frame
 
 
+# Faults that only say a value is absent; a more specific fault on the same cell (it was there
+# but did not parse) replaces them.
+ABSENCE_FAULTS = {"ROW_REQUIRED_EMPTY", "ROW_END_REASON_MISSING"}
+
+
 def _deduplicate(faults: list[Fault]) -> list[Fault]:
     """A value that failed to parse is also empty after parsing: report the parse fault only."""
-    specific = {(f.table, f.row, f.column) for f in faults if f.code != "ROW_REQUIRED_EMPTY"}
+    specific = {(f.table, f.row, f.column) for f in faults if f.code not in ABSENCE_FAULTS}
     seen: set[tuple] = set()
     result = []
     for fault in faults:
         key = (fault.code, fault.table, fault.row, fault.column)
         if key in seen:
             continue
-        if fault.code == "ROW_REQUIRED_EMPTY" and (fault.table, fault.row, fault.column) in specific:
+        if fault.code in ABSENCE_FAULTS and (fault.table, fault.row, fault.column) in specific:
             continue
         seen.add(key)
         result.append(fault)

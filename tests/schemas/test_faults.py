@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
@@ -39,3 +40,29 @@ def test_month_before_the_databank_began_is_a_file_fault(
 ) -> None:
     faults = folder_faults("de-boog", month, config, dt.date(2026, 11, 25))
     assert [f.code for f in faults] == ([code] if code else [])
+
+
+def test_a_defect_while_judging_rejects_with_processing_error_and_no_message(
+    config: ConsortiumConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import schemas.check as check
+    from pseudonymise.keys import throwaway_key
+    from pseudonymise.pseudonyms import Pseudonymiser
+    from tests.builders import METINGEN_HEADER, TRAJECTEN_HEADER, render_csv, trajectory
+
+    folder = tmp_path / "de-boog" / "2025-03"
+    folder.mkdir(parents=True)
+    (folder / "trajecten.csv").write_text(render_csv(TRAJECTEN_HEADER, [trajectory(1)]), encoding="utf-8")
+    (folder / "metingen.csv").write_text(render_csv(METINGEN_HEADER, []), encoding="utf-8")
+
+    def broken(*_: object) -> None:
+        raise ValueError("could not convert 'Zwaluwstaartje'")
+
+    monkeypatch.setattr(check, "validate_delivery", broken)
+    validated = check.inspect_delivery(
+        folder, "de-boog", "2025-03", config, Pseudonymiser(throwaway_key()), dt.date(2026, 11, 25)
+    )
+    (fault,) = validated.verdict.faults
+    assert validated.verdict.status.value == "rejected"
+    assert fault.code == "FILE_PROCESSING_ERROR" and fault.detail == "ValueError"
+    assert "Zwaluwstaartje" not in fault.message() + fault.log_line()
