@@ -73,7 +73,7 @@ def key_from_material(material: bytes) -> PseudonymKey:
 
 def throwaway_key() -> PseudonymKey:
     """For `databank check` on a steward's machine, where the consortium's key never is."""
-    return key_from_material(secrets.token_bytes(KEY_BYTES))
+    return new_key()
 
 
 def generate_key_file(path: Path) -> PseudonymKey:
@@ -91,20 +91,91 @@ def generate_key_file(path: Path) -> PseudonymKey:
     return key_from_material(material)
 
 
-def load_key_file(path: Path) -> PseudonymKey:
+class KeyPermissionError(KeyFileError):
+    def __init__(self, path: Path, mode: int) -> None:
+        super().__init__(
+            f"The key file {path} can be read by others (mode {mode:o}); refusing to use it. "
+            f"Restrict it with `chmod 600 {path}` and check who may have copied it."
+        )
+
+
+@dataclass(frozen=True)
+class KeyRing:
+    """Every key the warehouse's pseudonyms were made with, oldest first. A pseudonym is keyed by
+    each in turn, so rotating adds a key and re-keys stored pseudonyms without raw identifiers."""
+
+    keys: tuple[PseudonymKey, ...]
+
+    @property
+    def current(self) -> PseudonymKey:
+        return self.keys[-1]
+
+    @property
+    def key_id(self) -> str:
+        return self.current.key_id
+
+    def with_key(self, key: PseudonymKey) -> KeyRing:
+        return KeyRing((*self.keys, key))
+
+
+def _key_lines(path: Path) -> list[str]:
     if not path.is_file():
         raise MissingKeyError(path)
-    lines = [
+    return [
         line.strip()
         for line in path.read_text(encoding="ascii", errors="replace").splitlines()
         if line.strip() and not line.startswith("#")
     ]
-    if len(lines) != 1:
-        raise MalformedKeyError(path)
+
+
+def _decode_key(path: Path, line: str) -> PseudonymKey:
     try:
-        material = base64.b64decode(lines[0], validate=True)
+        material = base64.b64decode(line, validate=True)
     except ValueError:
         raise MalformedKeyError(path) from None
     if len(material) != KEY_BYTES:
         raise MalformedKeyError(path)
     return key_from_material(material)
+
+
+def _check_permissions(path: Path) -> None:
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        raise KeyPermissionError(path, mode)
+
+
+def load_key_file(path: Path) -> PseudonymKey:
+    """A file holding exactly one key (a new consortium's, before any rotation)."""
+    lines = _key_lines(path)
+    if len(lines) != 1:
+        raise MalformedKeyError(path)
+    key = _decode_key(path, lines[0])
+    _check_permissions(path)
+    return key
+
+
+def load_key_ring(path: Path) -> KeyRing:
+    lines = _key_lines(path)
+    if not lines:
+        raise MalformedKeyError(path)
+    ring = KeyRing(tuple(_decode_key(path, line) for line in lines))
+    _check_permissions(path)
+    return ring
+
+
+def write_key_ring(path: Path, ring: KeyRing) -> None:
+    """Written owner-only beside the target and renamed into place: never half a key file."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.unlink(missing_ok=True)
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(KEY_FILE_HEADER)
+        for key in ring.keys:
+            handle.write(base64.b64encode(key.material).decode("ascii") + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+
+
+def new_key() -> PseudonymKey:
+    return key_from_material(secrets.token_bytes(KEY_BYTES))

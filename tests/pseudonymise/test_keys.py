@@ -98,6 +98,7 @@ def test_load_key_file_directory_is_missing(tmp_path: Path) -> None:
 
 def test_load_key_file_reads_a_well_formed_file(tmp_path: Path) -> None:
     path = write_key_text(tmp_path / "k", base64.b64encode(MATERIAL).decode() + "\n")
+    path.chmod(0o600)
     key = load_key_file(path)
     assert key.material == MATERIAL
     assert key.key_id == key_from_material(MATERIAL).key_id
@@ -178,3 +179,29 @@ def test_throwaway_key_differs_each_call() -> None:
     assert len({k.material for k in keys}) == 5
     assert len({k.key_id for k in keys}) == 5
     assert all(len(k.material) == KEY_BYTES for k in keys)
+
+
+@pytest.mark.parametrize("mode", [0o640, 0o604, 0o644, 0o660])
+def test_load_key_refuses_a_key_file_readable_by_others(tmp_path: Path, mode: int) -> None:
+    from pseudonymise.keys import KeyPermissionError, load_key_ring
+
+    path = tmp_path / "secrets" / "pseudonym.key"
+    generate_key_file(path)
+    path.chmod(mode)
+    for load in (load_key_file, load_key_ring):
+        with pytest.raises(KeyPermissionError) as error:
+            load(path)
+        assert "chmod 600" in str(error.value)
+
+
+def test_key_ring_round_trips_and_keeps_order(tmp_path: Path) -> None:
+    from pseudonymise.keys import load_key_ring, new_key, write_key_ring
+
+    path = tmp_path / "pseudonym.key"
+    first = generate_key_file(path)
+    second = new_key()
+    write_key_ring(path, load_key_ring(path).with_key(second))
+    ring = load_key_ring(path)
+    assert [k.key_id for k in ring.keys] == [first.key_id, second.key_id]
+    assert ring.key_id == second.key_id
+    assert oct(path.stat().st_mode & 0o777) == oct(0o600)

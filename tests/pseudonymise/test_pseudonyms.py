@@ -145,7 +145,10 @@ class _CountingContext:
 def test_pseudonymiser_hashes_each_distinct_identifier_once() -> None:
     p = Pseudonymiser(KEY_A)
     counter = [0]
-    p._contexts = {k: _CountingContext(v, counter) for k, v in p._contexts.items()}
+    p._layers = [
+        (key_id, {k: _CountingContext(v, counter) for k, v in contexts.items()})
+        for key_id, contexts in p._layers
+    ]
     expected_first = {}
     for round_ in range(50):
         for i in range(10):
