@@ -21,6 +21,8 @@ PROVIDER_CODE = re.compile(r"^[a-z0-9-]{2,40}$")
 CONSORTIUM_FILE = "consortium.toml"
 INSTRUMENTS_FILE = "instruments.csv"
 QUALITY_FILE = "quality.toml"
+PRIVACY_FILE = "privacy.toml"
+SUPPRESSION_KEYS = ("k", "secondary", "round_counts_to")
 INSTRUMENT_COLUMNS = ("instrument", "schaal", "min", "max", "higher_is_worse", "sd_ref", "r", "cutoff")
 
 
@@ -66,6 +68,10 @@ class ConsortiumConfig:
     providers: dict[str, str]
     interventions: dict[str, str]
     k: int = 10
+    # [suppression]: secondary suppression (outcome-metrics §5) and rounding of published counts
+    # to multiples of round_counts_to (0 or 1: exact counts)
+    secondary_suppression: bool = True
+    round_counts_to: int = 0
     reject_share: float = 0.10
     # provider -> {canonical header in their export -> spec column}
     column_mapping: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -76,7 +82,7 @@ def install_default_config(config_dir: Path) -> None:
     """Give a new home the shipped defaults, never overwriting what the consortium edited."""
     config_dir.mkdir(parents=True, exist_ok=True)
     defaults = resources.files("schemas") / "defaults"
-    for name in (CONSORTIUM_FILE, INSTRUMENTS_FILE, QUALITY_FILE):
+    for name in (CONSORTIUM_FILE, INSTRUMENTS_FILE, QUALITY_FILE, PRIVACY_FILE):
         target = config_dir / name
         if not target.exists():
             with resources.as_file(defaults / name) as source:
@@ -130,6 +136,22 @@ def _load_consortium(path: Path) -> dict:
     k = suppression.get("k", 10) if isinstance(suppression, dict) else None
     if not isinstance(k, int) or isinstance(k, bool) or k < 1:
         raise ConfigError(path, line_of("k"), "[suppression] k must be a whole number of at least 1")
+    for key in suppression:
+        if key not in SUPPRESSION_KEYS:
+            # a misspelt privacy setting must not silently fall back to its default
+            raise ConfigError(
+                path, line_of(key),
+                f"[suppression] has no setting {key!r} (known: {', '.join(SUPPRESSION_KEYS)})",
+            )
+    secondary = suppression.get("secondary", True)
+    if not isinstance(secondary, bool):
+        raise ConfigError(path, line_of("secondary"), "[suppression] secondary must be true or false")
+    round_counts_to = suppression.get("round_counts_to", 0)
+    if not isinstance(round_counts_to, int) or isinstance(round_counts_to, bool) or round_counts_to < 0:
+        raise ConfigError(
+            path, line_of("round_counts_to"),
+            "[suppression] round_counts_to must be a whole number of at least 0 (0: no rounding)",
+        )
     validation = data.get("validation", {})
     share = validation.get("reject_share", 0.10) if isinstance(validation, dict) else None
     if not isinstance(share, int | float) or isinstance(share, bool) or not 0 <= share <= 1:
@@ -159,6 +181,8 @@ def _load_consortium(path: Path) -> dict:
         "providers": dict(providers),
         "interventions": dict(interventions),
         "k": k,
+        "secondary_suppression": secondary,
+        "round_counts_to": round_counts_to,
         "reject_share": float(share),
     }
 
@@ -228,7 +252,7 @@ def config_fingerprint(config_dir: Path) -> str:
     import hashlib
 
     digest = hashlib.sha256()
-    for name in (CONSORTIUM_FILE, INSTRUMENTS_FILE, QUALITY_FILE):
+    for name in (CONSORTIUM_FILE, INSTRUMENTS_FILE, QUALITY_FILE, PRIVACY_FILE):
         path = config_dir / name
         digest.update(name.encode() + b"\x00" + (path.read_bytes() if path.is_file() else b"") + b"\x00")
     return digest.hexdigest()[:16]

@@ -1,11 +1,15 @@
-"""Core state and the outcome marts (outcome-metrics.md). Everything set-based in DuckDB; the only
-Python is the Student-t quantile, which DuckDB does not have."""
+"""Core state and the outcome marts (outcome-metrics.md). Figures are computed set-based in DuckDB;
+Python adds the Student-t quantile, which DuckDB does not have, and the suppression pattern
+(outcome-metrics §5): primary suppression below k and secondary suppression over the small group
+tables, so that no suppressed count follows from subtracting shown counts."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import duckdb
+import numpy as np
 import pandas as pd
 from scipy import stats
 
@@ -63,9 +67,23 @@ def _register_t_critical(con: duckdb.DuckDBPyConnection) -> None:
             con.unregister("t_frame")
 
 
-def build_marts(con: duckdb.DuckDBPyConnection, registry: InstrumentRegistry, k: int) -> MartCounts:
+def build_marts(
+    con: duckdb.DuckDBPyConnection,
+    registry: InstrumentRegistry,
+    k: int,
+    *,
+    secondary: bool = False,
+    round_to: int = 0,
+    reason_codes: bool = False,
+) -> MartCounts:
     """Rebuild core and marts from staging in one transaction: readers of the warehouse see the
-    previous build or this one, never a mix."""
+    previous build or this one, never a mix.
+
+    `secondary` adds secondary suppression, `round_to` > 1 rounds published counts to multiples
+    of it, `reason_codes` adds the `suppression_reason` column after the contract columns. The
+    defaults give what this function gave before (primary suppression, exactly the contract
+    columns); the pipeline (assets/marts.py) passes the consortium's `[suppression]` settings,
+    where secondary suppression is on unless switched off, and always asks for reason codes."""
     # One thread: a parallel sum adds in varying order, and analysts comparing builds must see
     # the same figure to the last digit when the data did not change.
     execute(con, "SET threads = 1")
@@ -73,24 +91,216 @@ def build_marts(con: duckdb.DuckDBPyConnection, registry: InstrumentRegistry, k:
         with transaction(con):
             load_instrument_registry_table(con, registry)
             build_core(con)
-            build_marts_from_core(con, k)
+            build_marts_from_core(
+                con, k, secondary=secondary, round_to=round_to, reason_codes=reason_codes
+            )
     finally:
         execute(con, "RESET threads")
     return mart_counts(con)
 
 
-def build_marts_from_core(con: duckdb.DuckDBPyConnection, k: int) -> None:
+def build_marts_from_core(
+    con: duckdb.DuckDBPyConnection,
+    k: int,
+    *,
+    secondary: bool = False,
+    round_to: int = 0,
+    reason_codes: bool = False,
+) -> None:
     """The marts from core.* and ref.instruments as they stand (no transaction of its own)."""
     run_sql(con, "build_group_membership")
     run_sql(con, "build_paired_scores")
     run_sql(con, "build_score_groups")
     run_sql(con, "build_trajectory_groups")
     _register_t_critical(con)
-    run_sql(con, "create_outcome_scores", {"k": k})
-    run_sql(con, "create_trajectory_indicators", {"k": k})
+    _store_suppression_pattern(con, k, secondary)
+    run_sql(con, "create_publication_macros")
+    parameters = {"k": k, "round_to": round_to}
+    run_sql(con, "create_outcome_scores", parameters)
+    run_sql(con, "create_trajectory_indicators", parameters)
+    if not reason_codes:
+        run_sql(con, "drop_suppression_reasons")
     run_sql(con, "create_mart_deliveries")
-    for temp in ("group_membership", "paired_scores", "score_groups", "trajectory_groups", "t_critical"):
+    for temp in ("group_membership", "paired_scores", "score_groups", "trajectory_groups",
+                 "t_critical", "trajectory_suppression", "score_suppression"):
         execute(con, f"DROP TABLE IF EXISTS {temp}")
+    execute(con, "DROP MACRO IF EXISTS temp.published_count")
+
+
+# --- suppression pattern (outcome-metrics §5) ------------------------------------------------
+
+PRIMARY = "primary"  # the group's own count is below k
+SECONDARY = "secondary"  # hidden so that another suppressed count cannot be recovered
+ALL_PERIODS = "all"
+GROUP_KEY = ("level", "organisation", "team", "intervention", "period")
+MEASURE_KEY = ("instrument", "schaal", "informant")
+LEVELS = ("consortium", "organisation", "team", "intervention", "organisation_intervention")
+_LEVEL_RANK = {level: rank for rank, level in enumerate(LEVELS)}
+
+# (level, organisation, team, intervention, period), as in the group tables
+Group = tuple[str, str | None, str | None, str | None, str]
+Relation = tuple[Group, tuple[Group, ...]]
+
+
+def group_order(group: Group) -> tuple:
+    """The stable order that breaks ties: level as in LEVELS, then the keys (null first)."""
+    level, *keys, period = group
+    return (_LEVEL_RANK[level], *((key is not None, key or "") for key in keys), period)
+
+
+def partition_relations(groups: Iterable[Group]) -> list[Relation]:
+    """Every relation "parent = sum of its children" among the published groups of one table and
+    measure. Each ended trajectory has exactly one provider, one team of that provider, one
+    intervention and one end year, so these are exact partitions:
+
+    - consortium = its organisations; consortium = its interventions;
+    - organisation = its teams; organisation = its organisation × intervention groups;
+    - intervention = its organisation × intervention groups;
+    - a group in period 'all' = the same group in each calendar year.
+
+    Only groups with a row are listed: a child without a row has count 0, which readers know.
+    Teams and interventions cross, so no relation joins them."""
+    present = sorted(set(groups), key=group_order)
+    children: dict[tuple[str, Group], list[Group]] = {}
+
+    def child_of(relation: str, parent: Group, child: Group) -> None:
+        children.setdefault((relation, parent), []).append(child)
+
+    for group in present:
+        level, organisation, team, intervention, period = group
+        consortium: Group = ("consortium", None, None, None, period)
+        if level == "organisation":
+            child_of("organisations", consortium, group)
+        elif level == "team":
+            child_of("teams", ("organisation", organisation, None, None, period), group)
+        elif level == "intervention":
+            child_of("interventions", consortium, group)
+        elif level == "organisation_intervention":
+            child_of("organisations", ("intervention", None, None, intervention, period), group)
+            child_of("interventions", ("organisation", organisation, None, None, period), group)
+        if period != ALL_PERIODS:
+            child_of("years", (level, organisation, team, intervention, ALL_PERIODS), group)
+    return [(parent, tuple(kids)) for (_, parent), kids in sorted(
+        children.items(), key=lambda item: (group_order(item[0][1]), item[0][0]))]
+
+
+def suppression_pattern(
+    counts: Mapping[Group, int], k: int, secondary: bool = True
+) -> dict[Group, str | None]:
+    """The reason each group is suppressed (None: shown). Primary: its count is below k.
+
+    Secondary, deterministic, repeated until nothing changes:
+
+    1. In every relation "parent = sum of children" (partition_relations) the number of
+       suppressed cells, parent included, must be 0 or at least 2: a single unknown follows by
+       subtraction (or, for a parent, by addition). While a relation has exactly one suppressed
+       cell, the shown child with the smallest count is suppressed too (ties: group_order), or
+       the parent when that cell is its only child.
+    2. Relations can also be combined (organisation = its teams = its organisation ×
+       intervention groups, years within each): when the relations taken together still fix a
+       suppressed count (_determined_cells), the shown cell with the smallest count in a
+       relation of the first such cell is suppressed, and step 1 runs again.
+
+    Relations and cells are visited in group_order, so the same counts always give the same
+    pattern, whatever order the rows came in."""
+    reasons: dict[Group, str | None] = {
+        group: (PRIMARY if count < k else None) for group, count in counts.items()
+    }
+    if not secondary:
+        return reasons
+    relations = partition_relations(counts)
+    for parent, kids in relations:
+        if parent not in counts or sum(counts[kid] for kid in kids) != counts[parent]:
+            raise ValueError(f"group counts do not add up along the hierarchy at {parent}")
+
+    relation_cells = [(parent, *kids) for parent, kids in relations]
+
+    def smallest_shown(cells: Iterable[Group]) -> Group | None:
+        shown = [cell for cell in cells if reasons[cell] is None]
+        return min(shown, key=lambda cell: (counts[cell], group_order(cell)), default=None)
+
+    while True:
+        changed = True
+        while changed:
+            changed = False
+            for parent, *kids in relation_cells:
+                if sum(reasons[cell] is not None for cell in (parent, *kids)) != 1:
+                    continue
+                reasons[smallest_shown(kids) or parent] = SECONDARY
+                changed = True
+        determined = _determined_cells(relations, reasons)
+        if not determined:
+            return reasons
+        # The smallest shown cell in a relation of the first fixed cell; when all of those are
+        # suppressed already, in a relation of any fixed cell; at worst in any relation with a
+        # suppressed cell. Suppressing everything leaves nothing fixed, so this ends.
+        fixed = set(determined)
+        chosen = (
+            smallest_shown(cell for cells in relation_cells if determined[0] in cells for cell in cells)
+            or smallest_shown(cell for cells in relation_cells if fixed & set(cells) for cell in cells)
+            or smallest_shown(cell for cells in relation_cells
+                              if any(reasons[c] for c in cells) for cell in cells)
+        )
+        if chosen is None:  # cannot happen (see above); never loop forever on a surprise
+            raise RuntimeError("secondary suppression found no cell left to suppress")
+        reasons[chosen] = SECONDARY
+
+
+def _determined_cells(relations: list[Relation], reasons: Mapping[Group, str | None]) -> list[Group]:
+    """Suppressed cells whose count follows from the shown counts by any combination of the
+    relations, in group_order. The relations restricted to the suppressed cells form a matrix
+    A (parent +1, children −1); a cell's count is fixed exactly when its unit vector lies in
+    A's row space, that is when the null space of A is zero at that cell. A is small and made
+    of 0 and ±1, so the singular values that are not zero are far above the tolerance."""
+    hidden = sorted((cell for cell, reason in reasons.items() if reason), key=group_order)
+    index = {cell: i for i, cell in enumerate(hidden)}
+    rows = []
+    for parent, kids in relations:
+        row = np.zeros(len(hidden))
+        for cell, sign in ((parent, 1.0), *((kid, -1.0) for kid in kids)):
+            if cell in index:
+                row[index[cell]] = sign
+        if row.any():
+            rows.append(row)
+    if not rows:
+        return []
+    matrix = np.array(rows)
+    # the whole of V is needed for the null space; U only as wide as A is tall
+    _, singular, vt = np.linalg.svd(matrix, full_matrices=matrix.shape[0] < matrix.shape[1])
+    rank = int((singular > singular.max() * max(matrix.shape) * np.finfo(float).eps).sum())
+    null_space = vt[rank:]
+    free = np.linalg.norm(null_space, axis=0) > 1e-6 if len(null_space) else np.zeros(len(hidden), bool)
+    return [cell for cell, is_free in zip(hidden, free, strict=True) if not is_free]
+
+
+def _store_suppression_pattern(con: duckdb.DuckDBPyConnection, k: int, secondary: bool) -> None:
+    """Both tables' patterns into temp tables trajectory_suppression and score_suppression: the
+    trajectory table on n_ended, the score table per measure on n_paired."""
+    ended = {tuple(row[:5]): row[5] for row in run_sql(con, "select_trajectory_group_counts")}
+    trajectory_rows = [
+        (*group, reason) for group, reason in suppression_pattern(ended, k, secondary).items()
+    ]
+    per_measure: dict[tuple, dict[Group, int]] = {}
+    for row in run_sql(con, "select_score_group_counts"):
+        per_measure.setdefault(tuple(row[5:8]), {})[tuple(row[:5])] = row[8]
+    score_rows = [
+        (*group, *measure, reason)
+        for measure, paired in sorted(per_measure.items())
+        for group, reason in suppression_pattern(paired, k, secondary).items()
+    ]
+    frames = {
+        "trajectory_suppression_frame": pd.DataFrame(
+            trajectory_rows, columns=[*GROUP_KEY, "reason"], dtype=object),
+        "score_suppression_frame": pd.DataFrame(
+            score_rows, columns=[*GROUP_KEY, *MEASURE_KEY, "reason"], dtype=object),
+    }
+    for name, frame in frames.items():
+        con.register(name, frame)
+    try:
+        run_sql(con, "store_suppression_pattern")
+    finally:
+        for name in frames:
+            con.unregister(name)
 
 
 def mart_counts(con: duckdb.DuckDBPyConnection) -> MartCounts:
