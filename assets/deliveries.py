@@ -11,8 +11,15 @@ from dagster import AssetExecutionContext
 
 from assets.partitions import delivery_partitions, provider_and_month
 from assets.resources import HomeResource, KeyResource
-from pseudonymise.landing import fingerprint_delivery
+from pseudonymise.landing import fingerprint_delivery, remove_processed_delivery
 from pseudonymise.pseudonyms import Pseudonymiser
+from schemas.anonymity import (
+    AnonymityConfig,
+    anonymity_report,
+    generalise,
+    load_anonymity_config,
+    write_anonymity_report,
+)
 from schemas.check import inspect_delivery
 from schemas.config import ConsortiumConfig, config_fingerprint
 from schemas.delivery import METINGEN, TRAJECTEN
@@ -55,9 +62,12 @@ def read_delivery_into_intake(
     provider: str,
     month: str,
     today: dt.date,
+    anonymity: AnonymityConfig | None = None,
 ) -> DeliveryOutcome | None:
     """None when there is no delivery for the partition; status 'unchanged' for bytes already
-    processed. Otherwise the delivery is judged, reported to the steward and written to intake."""
+    processed. Otherwise the delivery is judged, reported to the steward and written to intake,
+    its quasi-identifiers generalised as config/privacy.toml says (`anonymity`, read from the
+    home when not given)."""
     folder = home.landing / provider / month
     if not folder.is_dir() or folder.is_symlink():
         return None
@@ -77,6 +87,13 @@ def read_delivery_into_intake(
     write_report(verdict, home.report_dir(provider, month))
     quality_report = delivery_quality(validated, quality)
     write_quality_report(quality_report, home.report_dir(provider, month))
+    anonymity = anonymity or load_anonymity_config(home.config_dir)
+    trajectories = generalise(validated.trajectories, anonymity)
+    measurements = generalise(validated.measurements, anonymity)
+    write_anonymity_report(
+        anonymity_report(trajectories, anonymity, f"levering {provider} {month}"),
+        home.report_dir(provider, month),
+    )
     file_codes = ",".join(sorted({f.code for f in verdict.file_faults}))
     outcome = DeliveryOutcome(
         provider=provider,
@@ -105,7 +122,9 @@ def read_delivery_into_intake(
         fault_codes=file_codes,
         config_hash=config_hash,
     )
-    write_intake(con, record, validated.trajectories, validated.measurements, validated.quarantine)
+    write_intake(
+        con, record, trajectories, measurements, validated.quarantine, validated.objections
+    )
     return outcome
 
 
@@ -145,6 +164,7 @@ def pseudonymised_delivery(
     config = databank.config()
     config_hash = config_fingerprint(databank.config_dir)
     quality = databank.quality_config()
+    anonymity = load_anonymity_config(databank.config_dir)
     pseudonymiser = Pseudonymiser(key.load())
     today = dt.date.today()
     outcomes: list[DeliveryOutcome] = []
@@ -153,7 +173,8 @@ def pseudonymised_delivery(
         for partition_key in context.partition_keys:
             provider, month = provider_and_month(partition_key)
             outcome = read_delivery_into_intake(
-                con, databank, config, config_hash, quality, pseudonymiser, provider, month, today
+                con, databank, config, config_hash, quality, pseudonymiser, provider, month, today,
+                anonymity,
             )
             if outcome is None:
                 absent += 1
@@ -216,16 +237,27 @@ def pseudonymised_delivery(
     "replacing an earlier one whole; rejected ones are recorded and change nothing.",
 )
 def staged_delivery(context: AssetExecutionContext, home: HomeResource) -> dg.MaterializeResult:
+    databank = home.home
+    delete_landing = load_anonymity_config(databank.config_dir).landing_after_processing == "delete"
     statuses: list[str] = []
-    with open_warehouse(home.home.warehouse) as con:
+    removed = 0
+    with open_warehouse(databank.warehouse) as con:
         for partition_key in context.partition_keys:
             provider, month = provider_and_month(partition_key)
-            status = stage_intake(con, provider, month)
-            if status is not None:
-                statuses.append(status)
+            staged = stage_intake(con, provider, month)
+            if staged is None:
+                continue
+            status, delivery_id = staged
+            statuses.append(status)
+            # Only after the staging transaction committed: a crash before leaves the files.
+            if delete_landing and remove_processed_delivery(
+                provider, month, databank.landing / provider / month, delivery_id
+            ):
+                removed += 1
     return dg.MaterializeResult(
         metadata={
             "staged": sum(s != "rejected" for s in statuses),
             "rejected_recorded": sum(s == "rejected" for s in statuses),
+            "landing_deliveries_removed": removed,
         }
     )

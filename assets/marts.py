@@ -7,7 +7,9 @@ from dagster import AssetExecutionContext
 
 from assets.deliveries import staged_delivery
 from assets.resources import HomeResource
+from schemas.anonymity import load_anonymity_config, write_anonymity_report
 from schemas.quality import write_quality_report
+from warehouse.anonymity import warehouse_anonymity
 from warehouse.connection import open_warehouse
 from warehouse.marts import build_marts
 from warehouse.publish import publish_analyst_copy
@@ -38,7 +40,10 @@ def warehouse_build(context: AssetExecutionContext, home: HomeResource):  # noqa
     databank = home.home
     config = databank.config()
     with open_warehouse(databank.warehouse) as con:
-        counts = build_marts(con, config.registry, config.k)
+        counts = build_marts(
+            con, config.registry, config.k, secondary=config.secondary_suppression,
+            round_to=config.round_counts_to, reason_codes=True,
+        )
     context.log.info(f"warehouse rebuilt: {counts}")
     yield dg.MaterializeResult(asset_key=CORE_TRAJECTORIES, metadata={"rows": counts.core_trajectories})
     yield dg.MaterializeResult(asset_key=CORE_MEASUREMENTS, metadata={"rows": counts.core_measurements})
@@ -81,19 +86,25 @@ def _failures_markdown(results: list) -> str:  # noqa: ANN001 - CheckResult list
             description="Warning-level plausibility checks over the warehouse.",
         ),
     ],
-    description="The warehouse's data-quality report (HTML and JSON under reports/_databank/).",
+    description="The warehouse's data-quality report and its k-anonymity (config/privacy.toml), "
+    "HTML and JSON under reports/_databank/.",
 )
 def warehouse_quality(home: HomeResource) -> dg.MaterializeResult:
     databank = home.home
     config = databank.config()
     with open_warehouse(databank.warehouse) as con:
         report = validate_warehouse(con, config.k, databank.quality_config())
+        anonymity = warehouse_anonymity(con, load_anonymity_config(databank.config_dir))
     paths = write_quality_report(report, databank.databank_reports)
+    write_anonymity_report(anonymity, databank.databank_reports)
     errors, warnings = report.failed("error"), report.failed("warning")
     counts = report.counts()
     return dg.MaterializeResult(
         metadata={**{f"checks_{k}": v for k, v in counts.items()}, "report": str(paths[1]),
-                  "rules_version": report.config_version},
+                  "rules_version": report.config_version,
+                  "anonymity_smallest_class": anonymity.smallest_class,
+                  "anonymity_records_below_k": anonymity.records_below_k,
+                  "anonymity_k": anonymity.k},
         check_results=[
             dg.AssetCheckResult(
                 check_name="warehouse_quality_errors",

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from pseudonymise.keys import PseudonymKey, load_key_file
+from pseudonymise.keys import KeyRing, load_key_ring
 from warehouse.home import DatabankHome
 
 
@@ -26,5 +26,5 @@ class KeyResource(dg.ConfigurableResource):
 
     key_file: str
 
-    def load(self) -> PseudonymKey:
-        return load_key_file(Path(self.key_file))
+    def load(self) -> KeyRing:
+        return load_key_ring(Path(self.key_file))

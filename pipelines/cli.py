@@ -147,6 +147,123 @@ def cmd_demo(_: argparse.Namespace) -> int:
         return EXIT_CANNOT_RUN
 
 
+def _identifier_argument(value: str) -> str:
+    """`-` reads the identifier from standard input, so it stays out of shell history."""
+    return sys.stdin.readline().strip() if value == "-" else value.strip()
+
+
+def _privacy_command(name: str, action) -> int:  # noqa: ANN001 - (home) -> str
+    """Common guard: clear messages for key, configuration and pipeline problems."""
+    from pipelines.runner import PipelineFailed
+    from pseudonymise.keys import KeyFileError
+    from schemas.config import ConfigError
+    from warehouse.home import resolve_home
+
+    home = resolve_home()
+    try:
+        home.prepare()
+        home.config()
+        print(action(home))
+    except KeyFileError as error:
+        print(f"databank {name}: {error}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    except ConfigError as error:
+        print(f"databank {name}: configuration problem: {error}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    except PipelineFailed as error:
+        print(f"databank {name}: rebuilding failed: {error}", file=sys.stderr)
+        return EXIT_REJECTED
+    except ValueError as error:
+        print(f"databank {name}: {error}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    return EXIT_OK
+
+
+def cmd_forget(args: argparse.Namespace) -> int:
+    def forget(home) -> str:  # noqa: ANN001
+        from pipelines.runner import rebuild_and_publish
+        from pseudonymise.intake import normalise_bsn
+        from pseudonymise.keys import load_key_ring
+        from pseudonymise.pseudonyms import Pseudonymiser
+        from schemas.config import PROVIDER_CODE
+        from warehouse.connection import open_warehouse
+        from warehouse.privacy import forget_client
+
+        if not PROVIDER_CODE.match(args.provider):
+            raise ValueError("--provider must be a provider code ([a-z0-9-]{2,40})")
+        pseudonymiser = Pseudonymiser(load_key_ring(home.key_file))
+        if args.bsn is not None:
+            bsn = normalise_bsn(_identifier_argument(args.bsn))
+            if bsn is None:
+                raise ValueError("the BSN given is not a valid BSN (9 digits, elfproef)")
+            client_id, local_client_id, by = pseudonymiser.client(args.provider, "", bsn), None, "bsn"
+        else:
+            number = _identifier_argument(args.clientnummer)
+            if not number:
+                raise ValueError("the clientnummer given is empty")
+            client_id, local_client_id, by = None, pseudonymiser.local_client(args.provider, number), "clientnummer"
+        with open_warehouse(home.warehouse) as con:
+            erasure = forget_client(con, args.provider, by, client_id, local_client_id)
+        rebuild_and_publish(home)
+        return (
+            f"Removed {erasure.trajectories} trajectory rows, {erasure.measurements} measurement rows "
+            f"and {erasure.quarantine_rows} quarantine rows of one client of {args.provider} "
+            "(all months); marts rebuilt and republished. The audit record holds counts only.\n"
+            "Remember: the provider's landing files and its own systems are outside this erasure."
+        )
+
+    return _privacy_command("forget", forget)
+
+
+def cmd_rotate_key(_: argparse.Namespace) -> int:
+    def rotate(home) -> str:  # noqa: ANN001
+        from pipelines.runner import rebuild_and_publish
+        from pseudonymise.keys import load_key_ring, new_key, pending_ring_path, write_key_ring
+        from warehouse.connection import open_warehouse
+        from warehouse.privacy import latest_rotation_target, rekey_warehouse
+
+        key_file, pending = home.key_file, pending_ring_path(home.key_file)
+        with open_warehouse(home.warehouse) as con:
+            if pending.exists():  # an earlier rotation stopped half-way: finish or undo it
+                extended = load_key_ring(pending, allow_pending=True)
+                if latest_rotation_target(con) == extended.key_id:
+                    os.replace(pending, key_file)
+                    outcome = f"Finished an interrupted rotation to key {extended.key_id}."
+                else:
+                    pending.unlink()
+                    outcome = "Undid an interrupted rotation that had not re-keyed the warehouse."
+                rebuild_and_publish(home)
+                return outcome + " Run `databank rotate-key` again for a new rotation if wanted."
+            ring = load_key_ring(key_file)
+            key = new_key()
+            write_key_ring(pending, ring.with_key(key))  # the key exists on disk before it is used
+            count = rekey_warehouse(con, ring.key_id, key)
+            os.replace(pending, key_file)
+        rebuild_and_publish(home)
+        return (
+            f"Rotated from key {ring.key_id} to {key.key_id}: {count} stored pseudonyms keyed again; "
+            "new deliveries get the new key's layer; marts rebuilt and republished. Store the new "
+            f"key file {key_file} in the consortium's secret store."
+        )
+
+    return _privacy_command("rotate-key", rotate)
+
+
+def cmd_extract(args: argparse.Namespace) -> int:
+    def extract(home) -> str:  # noqa: ANN001
+        from pseudonymise.keys import load_key_ring
+        from warehouse.connection import open_warehouse
+        from warehouse.privacy import write_extract
+
+        ring = load_key_ring(home.key_file)
+        with open_warehouse(home.warehouse) as con:
+            manifest = write_extract(con, ring, args.scope, Path(args.out))
+        tables = ", ".join(f"{name}: {t['rows']} rows" for name, t in manifest["tables"].items())
+        return f"Extract for scope {args.scope} written to {args.out} ({tables}; see manifest.json)."
+
+    return _privacy_command("extract", extract)
+
+
 def cmd_dev(args: argparse.Namespace) -> int:
     """`dagster dev` on this home, from the project root, with the home's Dagster instance."""
     from warehouse.home import PROJECT_ROOT, resolve_home
@@ -175,6 +292,19 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(func=cmd_check)
     commands.add_parser("run", help="process new deliveries, rebuild the marts, republish").set_defaults(func=cmd_run)
     commands.add_parser("demo", help="synthetic deliveries through the whole pipeline on an empty home").set_defaults(func=cmd_demo)
+    forget = commands.add_parser("forget", help="erase one client of one provider everywhere (AVG)")
+    forget.add_argument("--provider", required=True, help="the provider code")
+    who = forget.add_mutually_exclusive_group(required=True)
+    who.add_argument("--clientnummer", help="the provider's client number ('-': read from stdin)")
+    who.add_argument("--bsn", help="the client's BSN ('-': read from stdin)")
+    forget.set_defaults(func=cmd_forget)
+    commands.add_parser(
+        "rotate-key", help="move the warehouse to a new key without the original identifiers"
+    ).set_defaults(func=cmd_rotate_key)
+    extract = commands.add_parser("extract", help="pseudonymised microdata for one recipient scope")
+    extract.add_argument("--scope", required=True, help="the recipient scope, e.g. 'onderzoek-2026'")
+    extract.add_argument("--out", required=True, help="folder for the Parquet files and manifest.json")
+    extract.set_defaults(func=cmd_extract)
     dev = commands.add_parser("dev", help="start the Dagster UI and daemon on this home")
     dev.add_argument("--port", type=int, default=3000, help="port of the UI on 127.0.0.1 (default 3000)")
     dev.set_defaults(func=cmd_dev)

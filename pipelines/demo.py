@@ -70,6 +70,15 @@ def run_demo(home: DatabankHome, run: Callable[[DatabankHome], int], today: dt.d
     (home.config_dir / "consortium.toml").write_text(
         consortium_toml(DEFAULT_PROVIDERS, DEFAULT_INTERVENTIONS), encoding="utf-8"
     )
+    # The demo corrects a month it delivered before, so it keeps landing files (the shipped
+    # default deletes them once processed: config/privacy.toml [retention]).
+    privacy = home.config_dir / "privacy.toml"
+    privacy.write_text(
+        privacy.read_text(encoding="utf-8").replace(
+            'landing_after_processing = "delete"', 'landing_after_processing = "keep"'
+        ),
+        encoding="utf-8",
+    )
     if not home.key_file.exists():
         key = generate_key_file(home.key_file)
         print(f"Created a demo key at {home.key_file} (key id {key.key_id}).")
@@ -127,7 +136,7 @@ def print_published_summary(home: DatabankHome) -> None:
     print(f"  {'organisation':<18}{'n':>5}{'start':>8}{'end':>8}{'ES':>7}{'improved':>10}{'recovered':>11}")
     for organisation, n, start, end, es, improved, recovered, suppressed in rows:
         if suppressed:
-            print(f"  {organisation:<18}{'< k':>5}")
+            print(f"  {organisation:<18}{'(suppressed: too few to show)':>30}")
             continue
         print(
             f"  {organisation:<18}{n:>5}{start:>8.1f}{end:>8.1f}"

@@ -19,7 +19,7 @@ from dagster._core.storage.tags import (
 
 from assets.deliveries import WAREHOUSE_WRITE_TAGS
 from assets.partitions import delivery_partition_key, provider_partitions
-from pseudonymise.keys import load_key_file
+from pseudonymise.keys import load_key_ring
 from pseudonymise.landing import LandingDelivery, fingerprint_delivery, is_stable, scan_landing
 from schemas.check import folder_faults, rejected
 from schemas.config import config_fingerprint
@@ -97,7 +97,7 @@ def run_pipeline(
     today = today or dt.date.today()
     home.prepare()
     config = home.config()
-    load_key_file(home.key_file)  # stop here, with how to create one, if there is no key
+    load_key_ring(home.key_file)  # stop here, with how to create one, if there is no key
     config_hash = config_fingerprint(home.config_dir)
     summary = RunSummary()
 
@@ -168,11 +168,27 @@ def run_pipeline(
         summary.judged = [(p, m, s) for p, m, s in rows]
 
     progress("rebuilding the marts and publishing")
+    summary.mart_rows = rebuild_and_publish(home, instance, definitions)
+    return summary
+
+
+def rebuild_and_publish(
+    home: DatabankHome,
+    instance: dg.DagsterInstance | None = None,
+    definitions: dg.Definitions | None = None,
+) -> dict[str, int]:
+    """The rebuild job in-process (also after an erasure or a key rotation); returns mart sizes."""
+    from pipelines.definitions import build_definitions
+
+    instance = instance or _instance(home)
+    definitions = definitions or build_definitions(home)
     rebuild = definitions.resolve_job_def("rebuild_and_publish")
     result = rebuild.execute_in_process(
-        run_config=QUIET_LOGS, instance=instance, tags=WAREHOUSE_WRITE_TAGS, raise_on_error=False)
+        run_config=QUIET_LOGS, instance=instance, tags=WAREHOUSE_WRITE_TAGS, raise_on_error=False
+    )
     _check_result(result, "rebuilding and publishing")
     with open_warehouse(home.warehouse) as con:
-        for table in ("outcome_scores", "trajectory_indicators"):
-            summary.mart_rows[table] = execute(con, f"SELECT count(*) FROM mart.{table}")[0][0]
-    return summary
+        return {
+            table: execute(con, f"SELECT count(*) FROM mart.{table}")[0][0]
+            for table in ("outcome_scores", "trajectory_indicators")
+        }

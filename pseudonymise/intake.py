@@ -34,12 +34,13 @@ EARLIEST_YEAR, LATEST_YEAR = 1900, 2200
 _POSTCODE = re.compile(r"^([1-9]\d{3})\s?([A-Za-z]{2})$")
 
 TRAJECTORY_FIELDS = [
-    "row_number", "trajectory_id", "client_id", "birth_year", "age_at_start", "geslacht", "pc4",
+    "row_number", "trajectory_id", "client_id", "local_client_id", "birth_year", "age_at_start", "geslacht", "pc4",
     "team", "interventie", "hulpvorm", "startdatum", "einddatum", "reden_einde",
     "doelrealisatie", "tevredenheid",
 ]
+OBJECTION_FIELDS = ["client_id", "local_client_id"]
 MEASUREMENT_FIELDS = [
-    "row_number", "trajectory_id", "instrument", "schaal", "informant", "meetmoment", "datum",
+    "row_number", "trajectory_id", "local_client_id", "instrument", "schaal", "informant", "meetmoment", "datum",
     "score",
 ]
 
@@ -56,6 +57,8 @@ class PseudonymisedDelivery:
     faults: list[Fault] = field(default_factory=list)
     rows_read: dict[str, int] = field(default_factory=dict)
     excluded_bezwaar: dict[str, int] = field(default_factory=dict)
+    # Pseudonyms of clients who object, so their earlier months can be removed too.
+    objections: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=OBJECTION_FIELDS))
 
 
 def parse_date(text: str | None) -> dt.date | None:
@@ -206,18 +209,30 @@ def _required_identifier_faults(
 
 
 def _drop_objections(
-    trajecten: RawTable, metingen: RawTable, faults: list[Fault]
-) -> tuple[RawTable, RawTable, dict[str, int]]:
-    """`bezwaar = ja` rows and their measurements leave before any other step (§3)."""
-    bezwaar = _column_getter(trajecten)("bezwaar")
-    traject_ids = _column_getter(trajecten)("traject_id")
+    trajecten: RawTable, metingen: RawTable, faults: list[Fault], provider: str,
+    pseudonymiser: Pseudonymiser,
+) -> tuple[RawTable, RawTable, dict[str, int], pd.DataFrame]:
+    """`bezwaar = ja` rows and their measurements leave before any other step (§3); only the
+    objecting clients' pseudonyms are kept, to remove what earlier months delivered of them."""
+    column = _column_getter(trajecten)
+    bezwaar = column("bezwaar")
+    traject_ids = column("traject_id")
     objecting: set[str] = set()
+    objectors: set[tuple[str | None, str]] = set()
     keep: list[int] = []
-    for i, (value, traject_id) in enumerate(zip(bezwaar, traject_ids, strict=True)):
+    for i, (value, traject_id, clientnummer, raw_bsn) in enumerate(
+        zip(bezwaar, traject_ids, column("clientnummer"), column("bsn"), strict=True)
+    ):
         normalised = value.lower() if value else None
         if normalised == "ja":
             if traject_id is not None:
                 objecting.add(traject_id)
+            if clientnummer is not None:
+                bsn = normalise_bsn(raw_bsn) if raw_bsn else None
+                objectors.add((
+                    pseudonymiser.client(provider, clientnummer, bsn) if bsn else None,
+                    pseudonymiser.local_client(provider, clientnummer),
+                ))
             continue
         if normalised not in (None, "nee"):
             faults.append(
@@ -242,7 +257,14 @@ def _drop_objections(
         TRAJECTEN: len(trajecten.rows) - len(keep),
         METINGEN: len(metingen.rows) - len(m_keep),
     }
-    return kept_trajecten, kept_metingen, excluded
+    objections = pd.DataFrame(sorted(objectors, key=lambda o: o[1]), columns=OBJECTION_FIELDS)
+    return kept_trajecten, kept_metingen, excluded, objections
+
+
+def _local_clients(
+    pseudonymiser: Pseudonymiser, provider: str, clientnummers: list[str | None]
+) -> list[str | None]:
+    return [pseudonymiser.local_client(provider, c) if c is not None else None for c in clientnummers]
 
 
 def pseudonymise_trajectories(
@@ -288,6 +310,7 @@ def pseudonymise_trajectories(
             "row_number": pd.Series(lines, dtype="int64"),
             "trajectory_id": pd.Series(pseudonymiser.trajectories(provider, traject_ids), dtype="object"),
             "client_id": pd.Series(client_ids, dtype="object"),
+            "local_client_id": pd.Series(_local_clients(pseudonymiser, provider, clientnummers), dtype="object"),
             "birth_year": pd.Series(birth_years, dtype="Int64"),
             "age_at_start": pd.Series(ages, dtype="Int64"),
             "geslacht": pd.Series(column("geslacht"), dtype="object"),
@@ -320,12 +343,14 @@ def pseudonymise_measurements(
     lines = table.lines
     m = METINGEN
     traject_ids = column("traject_id")
-    _required_identifier_faults(column("clientnummer"), m, "clientnummer", lines, faults)
+    clientnummers = column("clientnummer")
+    _required_identifier_faults(clientnummers, m, "clientnummer", lines, faults)
     _required_identifier_faults(traject_ids, m, "traject_id", lines, faults)
     frame = pd.DataFrame(
         {
             "row_number": pd.Series(lines, dtype="int64"),
             "trajectory_id": pd.Series(pseudonymiser.trajectories(provider, traject_ids), dtype="object"),
+            "local_client_id": pd.Series(_local_clients(pseudonymiser, provider, clientnummers), dtype="object"),
             "instrument": pd.Series(column("instrument"), dtype="object"),
             "schaal": pd.Series(column("schaal"), dtype="object"),
             "informant": pd.Series(column("informant"), dtype="object"),
@@ -360,7 +385,9 @@ def pseudonymise_delivery(
     if not trajecten.rows:
         raise DeliveryRejected([Fault("FILE_NO_DATA_ROWS", table=TRAJECTEN)])
     rows_read = {TRAJECTEN: len(trajecten.rows), METINGEN: len(metingen.rows)}
-    trajecten, metingen, excluded = _drop_objections(trajecten, metingen, faults)
+    trajecten, metingen, excluded, objections = _drop_objections(
+        trajecten, metingen, faults, provider, pseudonymiser
+    )
     for table in (trajecten, metingen):
         for line in table.ragged_lines:
             faults.append(Fault("ROW_FIELD_COUNT", table=table.name, row=line))
@@ -374,5 +401,6 @@ def pseudonymise_delivery(
         faults=faults,
         rows_read=rows_read,
         excluded_bezwaar=excluded,
+        objections=objections,
     )
 

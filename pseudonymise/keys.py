@@ -154,7 +154,22 @@ def load_key_file(path: Path) -> PseudonymKey:
     return key
 
 
-def load_key_ring(path: Path) -> KeyRing:
+class RotationPendingError(KeyFileError):
+    def __init__(self, path: Path) -> None:
+        super().__init__(
+            f"A key rotation was interrupted ({pending_ring_path(path)} exists). Run "
+            "`databank rotate-key` again: it finishes or undoes the rotation before anything else runs."
+        )
+
+
+def pending_ring_path(path: Path) -> Path:
+    """Where rotation writes the extended ring before the warehouse is re-keyed."""
+    return path.with_name(path.name + ".next")
+
+
+def load_key_ring(path: Path, allow_pending: bool = False) -> KeyRing:
+    if not allow_pending and pending_ring_path(path).exists():
+        raise RotationPendingError(path)
     lines = _key_lines(path)
     if not lines:
         raise MalformedKeyError(path)

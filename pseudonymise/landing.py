@@ -68,6 +68,20 @@ def delivery_files_in(folder: Path) -> list[Path]:
     )
 
 
+def remove_processed_delivery(provider: str, month: str, folder: Path, delivery_id: str) -> bool:
+    """Delete a processed delivery's files, unless newer bytes were dropped meanwhile (those are
+    a new delivery, still to be processed). An emptied month folder goes too."""
+    if not folder.is_dir() or folder.is_symlink():
+        return False
+    if fingerprint_delivery(provider, month, folder).delivery_id != delivery_id:
+        return False
+    for path in delivery_files_in(folder):
+        path.unlink()
+    if not any(folder.iterdir()):
+        folder.rmdir()
+    return True
+
+
 def is_stable(folder: Path, now: float, files: list[Path] | None = None) -> bool:
     files = delivery_files_in(folder) if files is None else files
     return all(p.stat().st_mtime <= now - STABLE_SECONDS for p in files)

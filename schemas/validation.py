@@ -13,7 +13,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
-from pseudonymise.intake import PseudonymisedDelivery
+from pseudonymise.intake import OBJECTION_FIELDS, PseudonymisedDelivery
 from schemas.config import ConsortiumConfig
 from schemas.delivery import (
     AGE_MAX,
@@ -31,7 +31,9 @@ from schemas.delivery import (
 )
 from schemas.faults import Fault, Level
 
-QUARANTINE_COLUMNS = ["table_name", "row_number", "column_name", "reason_code", "trajectory_id"]
+QUARANTINE_COLUMNS = [
+    "table_name", "row_number", "column_name", "reason_code", "trajectory_id", "local_client_id",
+]
 
 
 class Status(StrEnum):
@@ -74,6 +76,8 @@ class ValidatedDelivery:
     trajectories: pd.DataFrame  # valid rows only
     measurements: pd.DataFrame
     quarantine: pd.DataFrame
+    # Pseudonyms of objecting clients; only an accepted delivery's objections are acted on.
+    objections: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=OBJECTION_FIELDS))
 
 
 def month_end(month: str) -> dt.date:
@@ -320,13 +324,13 @@ def validate_delivery(delivery: PseudonymisedDelivery, config: ConsortiumConfig)
             share = f"{quarantined[table]} van {considered[table]} ({quarantined[table] / considered[table]:.0%})"
             faults.append(Fault("FILE_TOO_MANY_FAULTS", table=table, detail=share))
 
-    trajectory_of_row = {
-        TRAJECTEN: dict(zip(trajectories["row_number"], trajectories["trajectory_id"], strict=True)),
-        METINGEN: dict(zip(measurements["row_number"], measurements["trajectory_id"], strict=True)),
+    pseudonyms_of_row = {
+        table: dict(zip(frame["row_number"], zip(frame["trajectory_id"], frame["local_client_id"], strict=True), strict=True))
+        for table, frame in ((TRAJECTEN, trajectories), (METINGEN, measurements))
     }
     quarantine = pd.DataFrame(
         [
-            (f.table, f.row, f.column, f.code, trajectory_of_row[f.table].get(f.row))
+            (f.table, f.row, f.column, f.code, *pseudonyms_of_row[f.table].get(f.row, (None, None)))
             for f in faults
             if f.level is Level.ROW
         ],
@@ -338,8 +342,10 @@ def validate_delivery(delivery: PseudonymisedDelivery, config: ConsortiumConfig)
         status = Status.ACCEPTED_WITH_QUARANTINE
     else:
         status = Status.ACCEPTED
+    objections = delivery.objections
     if status is Status.REJECTED:  # nothing of a rejected delivery goes on
         valid_t, valid_m = valid_t.iloc[0:0], valid_m.iloc[0:0]
+        objections = objections.iloc[0:0]
     verdict = DeliveryVerdict(
         provider=delivery.provider,
         month=delivery.month,
@@ -350,4 +356,7 @@ def validate_delivery(delivery: PseudonymisedDelivery, config: ConsortiumConfig)
         excluded_bezwaar=delivery.excluded_bezwaar,
         reject_share=config.reject_share,
     )
-    return ValidatedDelivery(verdict, valid_t.reset_index(drop=True), valid_m.reset_index(drop=True), quarantine)
+    return ValidatedDelivery(
+        verdict, valid_t.reset_index(drop=True), valid_m.reset_index(drop=True), quarantine,
+        objections.reset_index(drop=True),
+    )

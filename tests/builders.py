@@ -99,10 +99,22 @@ def render_csv(
     return buffer.getvalue()
 
 
-def make_home(root: Path, k: int = 10, with_key: bool = True) -> DatabankHome:
+def set_landing_retention(home: DatabankHome, rule: str) -> None:
+    path = home.config_dir / "privacy.toml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(
+        text.replace('landing_after_processing = "delete"', f'landing_after_processing = "{rule}"')
+        .replace('landing_after_processing = "keep"', f'landing_after_processing = "{rule}"'),
+        encoding="utf-8",
+    )
+
+
+def make_home(root: Path, k: int = 10, with_key: bool = True, retention: str = "keep") -> DatabankHome:
+    """Tests re-run deliveries from landing, so test homes keep landing files unless asked."""
     home = DatabankHome(root)
     home.prepare()
     (home.config_dir / "consortium.toml").write_text(TEST_CONSORTIUM.format(k=k), encoding="utf-8")
+    set_landing_retention(home, retention)
     if with_key:
         generate_key_file(home.key_file)
     return home

@@ -14,17 +14,19 @@ from warehouse.connection import transaction
 from warehouse.sql import execute, run_sql
 
 STAGED_TRAJECTORY_COLUMNS = [
-    "delivery_id", "provider", "month", "row_number", "trajectory_id", "client_id", "birth_year",
+    "delivery_id", "provider", "month", "row_number", "trajectory_id", "client_id", "local_client_id",
+    "birth_year",
     "age_at_start", "geslacht", "pc4", "team", "interventie", "hulpvorm", "startdatum",
     "einddatum", "reden_einde", "doelrealisatie", "tevredenheid",
 ]
 STAGED_MEASUREMENT_COLUMNS = [
-    "delivery_id", "provider", "month", "row_number", "trajectory_id", "instrument", "schaal",
+    "delivery_id", "provider", "month", "row_number", "trajectory_id", "local_client_id",
+    "instrument", "schaal",
     "informant", "meetmoment", "datum", "score",
 ]
 QUARANTINE_COLUMNS = [
     "delivery_id", "provider", "month", "table_name", "row_number", "column_name", "reason_code",
-    "trajectory_id",
+    "trajectory_id", "local_client_id",
 ]
 
 
@@ -94,6 +96,7 @@ def write_intake(
     trajectories: pd.DataFrame,
     measurements: pd.DataFrame,
     quarantine: pd.DataFrame,
+    objections: pd.DataFrame | None = None,
 ) -> None:
     keys = {"provider": record.provider, "month": record.month}
     with transaction(con):
@@ -101,20 +104,28 @@ def write_intake(
         _insert(con, "intake.trajectories", _with_lineage(trajectories, record, STAGED_TRAJECTORY_COLUMNS))
         _insert(con, "intake.measurements", _with_lineage(measurements, record, STAGED_MEASUREMENT_COLUMNS))
         _insert(con, "intake.quarantine", _with_lineage(quarantine, record, QUARANTINE_COLUMNS))
+        if objections is not None and not objections.empty:
+            objected = objections.copy()
+            objected["provider"], objected["month"] = record.provider, record.month
+            objected["recorded_at"] = record.received_at
+            _insert(con, "intake.objections", objected)
         record_frame = pd.DataFrame([record.__dict__]).rename(columns={"files_json": "files"})
         record_frame["is_current"] = False
         _insert(con, "intake.deliveries", record_frame)
 
 
-def stage_intake(con: duckdb.DuckDBPyConnection, provider: str, month: str) -> str | None:
+def stage_intake(
+    con: duckdb.DuckDBPyConnection, provider: str, month: str
+) -> tuple[str, str] | None:
     """Promote the intake of (provider, month): an accepted one replaces the month whole, a
-    rejected one is only recorded. Returns the status staged, or None if nothing waited."""
+    rejected one is only recorded. Returns (status, delivery id), or None if nothing waited."""
     keys = {"provider": provider, "month": month}
     rows = run_sql(con, "select_intake_status", keys)
     if not rows:
         return None
-    status = rows[0][0]
+    status, delivery_id = rows[0]
     with transaction(con):
         run_sql(con, "record_rejected_intake" if status == "rejected" else "stage_accepted_intake", keys)
+        run_sql(con, "purge_objections")
         run_sql(con, "delete_intake", keys)
-    return status
+    return status, delivery_id

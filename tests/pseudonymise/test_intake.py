@@ -319,13 +319,13 @@ def test_pseudonymise_delivery_frames_hold_only_allow_listed_fields() -> None:
     assert list(delivery.trajectories.columns) == TRAJECTORY_FIELDS
     assert list(delivery.measurements.columns) == MEASUREMENT_FIELDS
     assert set(TRAJECTORY_FIELDS) == {
-        "row_number", "trajectory_id", "client_id", "birth_year", "age_at_start", "geslacht",
+        "row_number", "trajectory_id", "client_id", "local_client_id", "birth_year", "age_at_start", "geslacht",
         "pc4", "team", "interventie", "hulpvorm", "startdatum", "einddatum", "reden_einde",
         "doelrealisatie", "tevredenheid",
     }
     assert set(MEASUREMENT_FIELDS) == {
-        "row_number", "trajectory_id", "instrument", "schaal", "informant", "meetmoment",
-        "datum", "score",
+        "row_number", "trajectory_id", "local_client_id", "instrument", "schaal", "informant",
+        "meetmoment", "datum", "score",
     }
 
 

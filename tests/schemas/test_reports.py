@@ -149,8 +149,11 @@ def test_no_identifying_value_in_reports_messages_logs_or_quarantine(
     dropped = {f.column for f in validated.verdict.faults if f.code == "WARN_COLUMN_DROPPED"}
     assert dropped == {"huisarts", "notitie"}
     # the quarantine holds pseudonyms and places only
-    assert list(validated.quarantine.columns) == ["table_name", "row_number", "column_name", "reason_code", "trajectory_id"]
+    assert list(validated.quarantine.columns) == [
+        "table_name", "row_number", "column_name", "reason_code", "trajectory_id", "local_client_id"
+    ]
     assert all(t is None or str(t).startswith("TR1-") for t in validated.quarantine["trajectory_id"])
+    assert all(c is None or str(c).startswith("LC1-") for c in validated.quarantine["local_client_id"])
     # nor do the valid rows carry any identifier
     assert leaked(canaries, validated.trajectories.to_csv(), validated.measurements.to_csv()) == []
 

@@ -2,7 +2,7 @@
 -- the newest delivery's score wins (outcome-metrics §1); within one delivery the later line of
 -- the steward's file wins.
 DELETE FROM core.measurements;
-INSERT INTO core.measurements
+INSERT INTO core.measurements BY NAME
 SELECT m.provider, m.trajectory_id, m.instrument, m.schaal, m.informant, m.meetmoment, m.datum,
        m.score, m.delivery_id, m.month
 FROM staging.measurements AS m

@@ -2,8 +2,8 @@
 -- force of each (provider, month), so the newest month's valid row wins. A trajectory a later
 -- delivery no longer contains, or whose newest copy was quarantined, keeps its last valid state.
 DELETE FROM core.trajectories;
-INSERT INTO core.trajectories
-SELECT provider, trajectory_id, client_id, birth_year, age_at_start, geslacht, pc4, team,
+INSERT INTO core.trajectories BY NAME
+SELECT provider, trajectory_id, client_id, local_client_id, birth_year, age_at_start, geslacht, pc4, team,
        interventie, hulpvorm, startdatum, einddatum, reden_einde, doelrealisatie, tevredenheid,
        delivery_id, month
 FROM staging.trajectories

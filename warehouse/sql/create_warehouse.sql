@@ -4,6 +4,7 @@ CREATE SCHEMA IF NOT EXISTS staging;
 CREATE SCHEMA IF NOT EXISTS core;
 CREATE SCHEMA IF NOT EXISTS ref;
 CREATE SCHEMA IF NOT EXISTS mart;
+CREATE SCHEMA IF NOT EXISTS privacy;
 
 -- Every delivery attempt, accepted or rejected: the lineage of every staged row.
 CREATE TABLE IF NOT EXISTS staging.deliveries (
@@ -30,6 +31,7 @@ CREATE TABLE IF NOT EXISTS staging.trajectories (
     row_number     INTEGER NOT NULL,
     trajectory_id  VARCHAR NOT NULL,  -- keyed pseudonym of (provider, traject_id)
     client_id      VARCHAR NOT NULL,  -- keyed pseudonym of the BSN, else of (provider, clientnummer)
+    local_client_id VARCHAR,          -- keyed pseudonym of (provider, clientnummer): AVG requests
     birth_year     INTEGER,
     age_at_start   INTEGER,
     geslacht       VARCHAR,
@@ -50,6 +52,7 @@ CREATE TABLE IF NOT EXISTS staging.measurements (
     month          VARCHAR NOT NULL,
     row_number     INTEGER NOT NULL,
     trajectory_id  VARCHAR NOT NULL,
+    local_client_id VARCHAR,
     instrument     VARCHAR,
     schaal         VARCHAR,
     informant      VARCHAR,
@@ -67,7 +70,39 @@ CREATE TABLE IF NOT EXISTS staging.quarantine (
     row_number     INTEGER NOT NULL,  -- physical line in the steward's file (header = 1)
     column_name    VARCHAR,
     reason_code    VARCHAR NOT NULL,
-    trajectory_id  VARCHAR            -- pseudonym, when the row had a traject_id
+    trajectory_id  VARCHAR,           -- pseudonym, when the row had a traject_id
+    local_client_id VARCHAR           -- pseudonym, when the row had a clientnummer
+);
+
+-- Warehouses made before a column existed get it here (new tables already have it).
+ALTER TABLE staging.trajectories ADD COLUMN IF NOT EXISTS local_client_id VARCHAR;
+ALTER TABLE staging.measurements ADD COLUMN IF NOT EXISTS local_client_id VARCHAR;
+ALTER TABLE staging.quarantine ADD COLUMN IF NOT EXISTS local_client_id VARCHAR;
+
+-- Clients who object (bezwaar = ja): kept as pseudonyms only, so that their data in earlier
+-- months, and in later re-deliveries of those months, are removed and stay removed.
+CREATE TABLE IF NOT EXISTS privacy.objections (
+    provider        VARCHAR NOT NULL,
+    client_id       VARCHAR,           -- BSN-based pseudonym, when the row had a valid BSN
+    local_client_id VARCHAR NOT NULL,
+    month           VARCHAR NOT NULL,  -- the delivery that carried the objection
+    recorded_at     TIMESTAMP NOT NULL
+);
+
+-- What was done for AVG requests and key management: counts and times, never an identifier.
+CREATE TABLE IF NOT EXISTS privacy.erasures (
+    erased_at        TIMESTAMP NOT NULL,
+    provider         VARCHAR NOT NULL,
+    requested_by     VARCHAR NOT NULL,  -- 'bsn' | 'clientnummer'
+    trajectories     INTEGER NOT NULL,
+    measurements     INTEGER NOT NULL,
+    quarantine_rows  INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS privacy.key_rotations (
+    rotated_at       TIMESTAMP NOT NULL,
+    from_key_id      VARCHAR NOT NULL,
+    to_key_id        VARCHAR NOT NULL,
+    pseudonyms_rekeyed INTEGER NOT NULL
 );
 
 -- Validated deliveries waiting to be staged (written by the read step, emptied by staging).
@@ -75,12 +110,17 @@ CREATE TABLE IF NOT EXISTS intake.trajectories AS SELECT * FROM staging.trajecto
 CREATE TABLE IF NOT EXISTS intake.measurements AS SELECT * FROM staging.measurements WITH NO DATA;
 CREATE TABLE IF NOT EXISTS intake.quarantine AS SELECT * FROM staging.quarantine WITH NO DATA;
 CREATE TABLE IF NOT EXISTS intake.deliveries AS SELECT * FROM staging.deliveries WITH NO DATA;
+CREATE TABLE IF NOT EXISTS intake.objections AS SELECT * FROM privacy.objections WITH NO DATA;
+ALTER TABLE intake.trajectories ADD COLUMN IF NOT EXISTS local_client_id VARCHAR;
+ALTER TABLE intake.measurements ADD COLUMN IF NOT EXISTS local_client_id VARCHAR;
+ALTER TABLE intake.quarantine ADD COLUMN IF NOT EXISTS local_client_id VARCHAR;
 
 -- The latest valid state per trajectory and de-duplicated measurements (outcome-metrics §1).
 CREATE TABLE IF NOT EXISTS core.trajectories (
     provider       VARCHAR NOT NULL,
     trajectory_id  VARCHAR NOT NULL,
     client_id      VARCHAR NOT NULL,
+    local_client_id VARCHAR,
     birth_year     INTEGER,
     age_at_start   INTEGER,
     geslacht       VARCHAR,
@@ -109,6 +149,8 @@ CREATE TABLE IF NOT EXISTS core.measurements (
     delivery_id    VARCHAR NOT NULL,
     month          VARCHAR NOT NULL
 );
+
+ALTER TABLE core.trajectories ADD COLUMN IF NOT EXISTS local_client_id VARCHAR;
 
 -- The instrument registry as loaded for the current build (config/instruments.csv).
 CREATE TABLE IF NOT EXISTS ref.instruments (

@@ -3,3 +3,4 @@ DELETE FROM intake.trajectories WHERE provider = $provider AND month = $month;
 DELETE FROM intake.measurements WHERE provider = $provider AND month = $month;
 DELETE FROM intake.quarantine WHERE provider = $provider AND month = $month;
 DELETE FROM intake.deliveries WHERE provider = $provider AND month = $month;
+DELETE FROM intake.objections WHERE provider = $provider AND month = $month;
