@@ -1,0 +1,222 @@
+"""AVG rights and key management end to end: a late objection, erasure on request, key
+rotation and scoped research extracts, on real runs of the pipeline."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.cli import main
+from pipelines.runner import run_pipeline
+from pseudonymise.keys import load_key_ring
+from pseudonymise.pseudonyms import Pseudonymiser
+from tests.builders import DeliveryWriter, measurement, trajectory
+from warehouse.home import DatabankHome
+
+TODAY = dt.date(2026, 11, 25)
+BSN = "725763863"
+
+
+def every_string(database: Path) -> set[str]:
+    """All string values of every table of a DuckDB file."""
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        columns = con.execute(
+            "SELECT table_schema, table_name, column_name FROM information_schema.columns "
+            "WHERE data_type = 'VARCHAR'"
+        ).fetchall()
+        found: set[str] = set()
+        for schema, table, column in columns:
+            found |= {r[0] for r in con.execute(f'SELECT "{column}" FROM "{schema}"."{table}"').fetchall() if r[0]}
+        return found
+    finally:
+        con.close()
+
+
+def rows(database: Path, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def ended(n: int, **overrides: str) -> dict[str, str]:
+    return trajectory(n, einddatum="20-03-2025", reden_einde="1", **overrides)
+
+
+def two_clients(home: DatabankHome, write_delivery: DeliveryWriter, month: str = "2025-03", **first: str) -> None:
+    write_delivery(
+        home.landing, "de-boog", month,
+        [ended(1, bsn=BSN, **first), ended(2), ended(3)],
+        [m for n in (1, 2, 3) for m in (measurement(n, "start", "05-01-2025", "70"),
+                                         measurement(n, "eind", "15-03-2025", "60"))],
+    )
+
+
+def pseudonyms_of_client_1(home: DatabankHome) -> set[str]:
+    p = Pseudonymiser(load_key_ring(home.key_file))
+    return {p.client("de-boog", "", BSN), p.local_client("de-boog", "C00001"), p.trajectory("de-boog", "T00001")}
+
+
+def test_late_objection_removes_earlier_months_and_keeps_them_out(
+    home: DatabankHome, write_delivery: DeliveryWriter
+) -> None:
+    two_clients(home, write_delivery, "2025-03")
+    run_pipeline(home, today=TODAY)
+    assert rows(home.warehouse, "SELECT count(*) FROM core.trajectories") == [(3,)]
+    # April carries the objection of client 1; their March rows must go too.
+    write_delivery(home.landing, "de-boog", "2025-04", [ended(1, bsn=BSN, bezwaar="ja"), ended(2), ended(3)])
+    run_pipeline(home, today=TODAY)
+    client_1 = pseudonyms_of_client_1(home)
+    assert not client_1 & every_string(home.warehouse) - {
+        v for (v,) in rows(home.warehouse, "SELECT client_id FROM privacy.objections UNION SELECT local_client_id FROM privacy.objections")
+    }
+    assert rows(home.warehouse, "SELECT count(*) FROM core.trajectories") == [(2,)]
+    # A correction of March that still contains client 1 cannot bring them back.
+    two_clients(home, write_delivery, "2025-03", team="Gecorrigeerd")
+    run_pipeline(home, today=TODAY)
+    assert rows(home.warehouse, "SELECT count(*) FROM staging.trajectories WHERE team = 'Gecorrigeerd'") == [(0,)]
+    assert not client_1 & every_string(home.publication)
+
+
+@pytest.mark.parametrize("by", ["clientnummer", "bsn"])
+def test_forget_removes_the_client_everywhere_and_the_marts_follow(
+    home: DatabankHome, write_delivery: DeliveryWriter, by: str, capsys: pytest.CaptureFixture
+) -> None:
+    two_clients(home, write_delivery, "2025-03")
+    write_delivery(home.landing, "de-boog", "2025-02", [trajectory(1, bsn=BSN), trajectory(2)])
+    run_pipeline(home, today=TODAY)
+    before = rows(home.publication, "SELECT n_ended FROM mart.trajectory_indicators WHERE level = 'consortium' AND period = 'all'")
+    client_1 = pseudonyms_of_client_1(home)
+    assert client_1 <= every_string(home.warehouse)
+
+    value = "C00001" if by == "clientnummer" else BSN
+    assert main(["forget", "--provider", "de-boog", f"--{by}", value]) == 0
+    out = capsys.readouterr().out
+    assert value not in out and "one client" in out
+
+    assert not client_1 & every_string(home.warehouse)
+    assert not client_1 & every_string(home.publication)
+    after = rows(home.publication, "SELECT n_ended FROM mart.trajectory_indicators WHERE level = 'consortium' AND period = 'all'")
+    assert before == [(3,)] and after == [(2,)]
+    audit = rows(home.warehouse, "SELECT * FROM privacy.erasures")
+    assert len(audit) == 1 and audit[0][1:] == ("de-boog", by, 2, 2, 0)
+
+
+def test_rotate_key_keeps_marts_and_linkage(home: DatabankHome, write_delivery: DeliveryWriter) -> None:
+    two_clients(home, write_delivery, "2025-03")
+    run_pipeline(home, today=TODAY)
+    marts_before = rows(home.publication, "SELECT * FROM mart.outcome_scores ORDER BY ALL")
+    ids_before = rows(home.warehouse, "SELECT client_id FROM core.trajectories ORDER BY ALL")
+
+    assert main(["rotate-key"]) == 0
+    ring = load_key_ring(home.key_file)
+    assert len(ring.keys) == 2
+    assert rows(home.warehouse, "SELECT from_key_id, to_key_id FROM privacy.key_rotations") == [
+        (ring.keys[0].key_id, ring.keys[1].key_id)
+    ]
+    assert rows(home.publication, "SELECT * FROM mart.outcome_scores ORDER BY ALL") == marts_before
+    ids_after = rows(home.warehouse, "SELECT client_id FROM core.trajectories ORDER BY ALL")
+    assert not set(ids_before) & set(ids_after)  # every stored pseudonym was keyed again
+    assert all(i.startswith(f"CL1-{ring.key_id}-") for (i,) in ids_after)
+
+    # April, delivered after the rotation, carries the same client and trajectory: still one.
+    write_delivery(home.landing, "de-boog", "2025-04", [ended(1, bsn=BSN, team="Na rotatie")])
+    run_pipeline(home, today=TODAY)
+    assert rows(home.warehouse, "SELECT count(*), count(DISTINCT client_id) FROM core.trajectories") == [(3, 3)]
+    assert rows(home.warehouse, "SELECT count(*) FROM core.trajectories WHERE team = 'Na rotatie'") == [(1,)]
+
+
+def test_rotate_key_finishes_or_undoes_an_interrupted_rotation(
+    home: DatabankHome, write_delivery: DeliveryWriter, capsys: pytest.CaptureFixture
+) -> None:
+    from pseudonymise.keys import new_key, pending_ring_path, write_key_ring
+
+    two_clients(home, write_delivery)
+    run_pipeline(home, today=TODAY)
+    original = home.key_file.read_bytes()
+    # Stopped after the extended ring was written, before the warehouse was re-keyed.
+    write_key_ring(pending_ring_path(home.key_file), load_key_ring(home.key_file).with_key(new_key()))
+    assert main(["run"]) == 2
+    assert "interrupted" in capsys.readouterr().err
+    assert main(["rotate-key"]) == 0
+    assert "Undid" in capsys.readouterr().out
+    assert home.key_file.read_bytes() == original and not pending_ring_path(home.key_file).exists()
+    assert main(["run"]) == 0
+
+
+def test_extract_pseudonyms_differ_between_scopes_and_are_stable_within_one(
+    home: DatabankHome, write_delivery: DeliveryWriter, tmp_path: Path
+) -> None:
+    import pandas as pd
+
+    two_clients(home, write_delivery)
+    run_pipeline(home, today=TODAY)
+    for out, scope in (("a1", "onderzoek-a"), ("a2", "onderzoek-a"), ("b", "onderzoek-b")):
+        assert main(["extract", "--scope", scope, "--out", str(tmp_path / out)]) == 0
+    a1, a2, b = (pd.read_parquet(tmp_path / out / "trajectories.parquet") for out in ("a1", "a2", "b"))
+    assert a1["client_id"].tolist() == a2["client_id"].tolist()
+    assert not set(a1["client_id"]) & set(b["client_id"])
+    assert not set(a1["trajectory_id"]) & set(b["trajectory_id"])
+    warehouse_ids = every_string(home.warehouse)
+    assert not (set(a1["client_id"]) | set(a1["trajectory_id"])) & warehouse_ids
+    measurements = pd.read_parquet(tmp_path / "a1" / "measurements.parquet")
+    assert set(measurements["trajectory_id"]) <= set(a1["trajectory_id"])  # joinable within a scope
+    manifest = json.loads((tmp_path / "a1" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["scope"] == "onderzoek-a"
+    assert manifest["tables"]["trajectories"]["rows"] == len(a1) == 3
+    assert main(["extract", "--scope", "Bad Scope!", "--out", str(tmp_path / "x")]) == 2
+
+
+def test_run_refuses_a_key_file_readable_by_others(
+    home: DatabankHome, capsys: pytest.CaptureFixture
+) -> None:
+    home.key_file.chmod(0o644)
+    assert main(["run"]) == 2
+    assert "chmod 600" in capsys.readouterr().err
+
+
+def test_landing_files_are_deleted_once_processed_unless_newer_bytes_arrived(
+    home: DatabankHome, write_delivery: DeliveryWriter
+) -> None:
+    from tests.builders import set_landing_retention
+
+    set_landing_retention(home, "delete")
+    two_clients(home, write_delivery, "2025-03")
+    folder = write_delivery(home.landing, "de-boog", "2025-02", [trajectory(1), trajectory(2)])
+    (folder / "metingen.csv").unlink()  # rejected: its files go too, its report stays
+    summary = run_pipeline(home, today=TODAY)
+    assert sorted(s for _, _, s in summary.judged) == ["accepted", "rejected"]
+    assert not (home.landing / "de-boog" / "2025-03").exists()
+    assert not (home.landing / "de-boog" / "2025-02").exists()
+    assert (home.report_dir("de-boog", "2025-02") / "rapport.txt").is_file()
+    assert rows(home.warehouse, "SELECT count(*) FROM core.trajectories") == [(3,)]
+    # With nothing left in landing, the next run changes nothing.
+    assert run_pipeline(home, today=TODAY).judged == []
+    assert rows(home.warehouse, "SELECT count(*) FROM core.trajectories") == [(3,)]
+
+
+def test_landing_files_replaced_during_the_run_are_not_deleted(
+    home: DatabankHome, write_delivery: DeliveryWriter
+) -> None:
+    from pseudonymise.landing import remove_processed_delivery
+
+    folder = write_delivery(home.landing, "de-boog", "2025-03", [trajectory(1)])
+    assert not remove_processed_delivery("de-boog", "2025-03", folder, "an-older-delivery-id")
+    assert (folder / "trajecten.csv").is_file()
+
+
+def test_retention_rule_must_be_delete_or_keep(home: DatabankHome) -> None:
+    from schemas.anonymity import load_anonymity_config
+    from schemas.config import ConfigError
+    from tests.builders import set_landing_retention
+
+    set_landing_retention(home, "bewaren")
+    with pytest.raises(ConfigError) as error:
+        load_anonymity_config(home.config_dir)
+    assert "privacy.toml" in str(error.value) and error.value.line is not None

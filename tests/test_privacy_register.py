@@ -1,0 +1,87 @@
+"""PRIVACY.md is a register the code must match: every delivery column named in it is handled as
+it says, and every column of the delivery format is named in it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import pytest
+
+from pseudonymise.keys import throwaway_key
+from pseudonymise.pseudonyms import Pseudonymiser
+from schemas.check import inspect_delivery
+from schemas.config import load_config
+from schemas.delivery import COLUMNS
+from tests.builders import METINGEN_HEADER, TRAJECTEN_HEADER, measurement, render_csv, trajectory
+from warehouse.privacy import PSEUDONYM_COLUMNS
+
+REGISTER = Path(__file__).resolve().parents[1] / "PRIVACY.md"
+ROW = re.compile(r"^\| `(?P<column>[a-z_]+)` \| (?P<table>trajecten|metingen) \| (?P<treatment>[a-z ]+) \| (?P<stored>.*) \|$")
+PSEUDONYM_FIELDS = {column for columns in PSEUDONYM_COLUMNS.values() for column in columns}
+
+
+def register() -> list[dict[str, str]]:
+    return [m.groupdict() for line in REGISTER.read_text(encoding="utf-8").splitlines() if (m := ROW.match(line))]
+
+
+def stored_names(text: str) -> set[str]:
+    return set(re.findall(r"`([a-z_.]+)`", text))
+
+
+def test_register_names_every_column_of_the_delivery_format_once() -> None:
+    named = [(r["table"], r["column"]) for r in register()]
+    expected = [(table, column) for table, columns in COLUMNS.items() for column in columns]
+    assert sorted(named) == sorted(expected)
+
+
+@pytest.fixture(scope="module")
+def delivered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """One delivery in which every column holds a distinctive value, through the read step."""
+    folder = tmp_path_factory.mktemp("register") / "de-boog" / "2025-03"
+    folder.mkdir(parents=True)
+    row = trajectory(
+        1, bsn="725763863", voornaam="Registervoornaam", tussenvoegsel="registertussen",
+        achternaam="Registerachternaam", adres="Registerstraat 9", woonplaats="Registerdorp",
+        telefoon="06-55544433", email="register@example.nl", opmerkingen="Registeropmerking",
+        postcode="9876 ZY", einddatum="20-03-2025", reden_einde="1", doelrealisatie="2",
+        tevredenheid="8",
+    )
+    (folder / "trajecten.csv").write_text(render_csv(TRAJECTEN_HEADER, [row, trajectory(2)]), encoding="utf-8")
+    (folder / "metingen.csv").write_text(
+        render_csv(METINGEN_HEADER, [measurement(1, "start", "05-01-2025", "70")]), encoding="utf-8"
+    )
+    validated = inspect_delivery(
+        folder, "de-boog", "2025-03", load_config(Path("schemas/defaults")),
+        Pseudonymiser(throwaway_key()), dt.date(2026, 11, 25),
+    )
+    assert validated.verdict.status.value == "accepted"
+    return {"row": row, "trajecten": validated.trajectories, "metingen": validated.measurements}
+
+
+@pytest.mark.parametrize("entry", register(), ids=lambda e: f"{e['table']}.{e['column']}")
+def test_register_row_matches_what_the_read_step_stores(entry: dict[str, str], delivered: dict) -> None:
+    frame = delivered[entry["table"]]
+    fields = set(frame.columns)
+    column, treatment, stored = entry["column"], entry["treatment"], stored_names(entry["stored"])
+    all_cells = {str(v) for v in frame.astype(str).to_numpy().ravel()}
+    raw = delivered["row"].get(column, "") if entry["table"] == "trajecten" else ""
+    if treatment == "kept":
+        assert stored == {column} and column in fields
+    elif treatment == "dropped":
+        assert column not in fields
+        assert raw and not any(raw in cell for cell in all_cells)
+    elif treatment == "pseudonymised":
+        assert column not in fields and stored & fields and stored <= PSEUDONYM_FIELDS
+        for name in stored & fields:
+            assert all(str(v)[:2] in ("CL", "LC", "TR") for v in frame[name].dropna())
+        if raw:
+            assert not any(raw in cell for cell in all_cells)
+    elif treatment == "generalised":
+        assert column not in fields and stored <= fields
+        assert raw and not any(raw in cell for cell in all_cells)
+    elif treatment == "acted on":
+        assert column not in fields
+    else:
+        pytest.fail(f"unknown treatment {treatment!r} in PRIVACY.md")
