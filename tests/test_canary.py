@@ -4,6 +4,7 @@ then every artefact under the home except landing/ is searched, DuckDB files by 
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import os
 from pathlib import Path
@@ -94,10 +95,16 @@ def test_canaries_appear_nowhere_under_home_but_landing(
     summary = run_pipeline(home, today=TODAY)
     assert sorted(s for _, _, s in summary.judged) == ["accepted_with_quarantine", "rejected"]
     assert main(["check", str(folder), "--config", str(home.config_dir), "--report", str(home.root / "check-report")]) == 0
-    printed = capsys.readouterr()
     run_pipeline(home, today=TODAY)  # the unchanged second run writes Dagster events too
+    # Every privacy artefact too: an extract, a key rotation, an erasure and their audit records.
+    assert main(["extract", "--scope", "canary-onderzoek", "--out", str(home.root / "extracts" / "canary")]) == 0
+    assert main(["rotate-key"]) == 0
+    assert main(["forget", "--provider", "de-boog", "--clientnummer", "CLNR-KANARIE-78"]) == 0
+    printed = capsys.readouterr()
 
     files = [p for p in home.root.rglob("*") if p.is_file() and home.landing not in p.parents]
+    assert any(p.suffix == ".parquet" for p in files) and any(p.name == "manifest.json" for p in files)
+    assert any(p.name == "anonimiteit.json" for p in files) and any(p.name == "kwaliteit.json" for p in files)
     duckdb_files = [p for p in files if p.suffix == ".duckdb"]
     assert {p.name for p in duckdb_files} >= {"databank.duckdb", "analyst.duckdb"}
     assert any("dagster" in p.parts for p in files), "Dagster's storage must be searched too"
@@ -117,6 +124,14 @@ def test_canaries_appear_nowhere_under_home_but_landing(
             hits += [f"{database.name} cell: {c}" for c in CANARIES if c.lower() in cell.lower()]
     for stream in (printed.out, printed.err):
         hits += [f"terminal: {c}" for c in CANARIES if c in stream]
+    # The key material itself appears in no artefact but the key file.
+    from pseudonymise.keys import load_key_ring
+
+    for key in load_key_ring(home.key_file).keys:
+        forms = {base64.b64encode(key.material), key.material.hex().encode(), key.material}
+        for path in files:
+            if path != home.key_file and any(form in path.read_bytes() for form in forms):
+                hits.append(f"{path.relative_to(home.root)}: key material")
     assert hits == []
 
 
