@@ -8,11 +8,13 @@ from dagster import AssetExecutionContext
 from assets.deliveries import staged_delivery
 from assets.resources import HomeResource
 from schemas.anonymity import load_anonymity_config, write_anonymity_report
+from schemas.config import config_fingerprint
 from schemas.quality import write_quality_report
 from warehouse.anonymity import warehouse_anonymity
+from warehouse.builds import build_inputs, is_up_to_date, last_build
 from warehouse.connection import open_warehouse
-from warehouse.marts import build_marts
-from warehouse.publish import publish_analyst_copy
+from warehouse.marts import build_marts, mart_counts
+from warehouse.publish import publish_analyst_copy, published_build_id
 from warehouse.quality import validate_warehouse
 
 CORE_TRAJECTORIES = dg.AssetKey(["core", "trajectories"])
@@ -40,12 +42,19 @@ def warehouse_build(context: AssetExecutionContext, home: HomeResource):  # noqa
     databank = home.home
     config = databank.config()
     with open_warehouse(databank.warehouse) as con:
-        counts = build_marts(
-            con, config.registry, config.k, secondary=config.secondary_suppression,
-            round_to=config.round_counts_to, reason_codes=True,
-        )
-    context.log.info(f"warehouse rebuilt: {counts}")
-    yield dg.MaterializeResult(asset_key=CORE_TRAJECTORIES, metadata={"rows": counts.core_trajectories})
+        inputs = build_inputs(con, config_fingerprint(databank.config_dir))
+        unchanged = is_up_to_date(con, inputs)
+        if unchanged:  # the nightly with nothing new: the marts stand as they are
+            counts = mart_counts(con)
+        else:
+            counts = build_marts(
+                con, config.registry, config.k, secondary=config.secondary_suppression,
+                round_to=config.round_counts_to, reason_codes=True, record=inputs,
+            )
+    context.log.info(f"warehouse {'unchanged' if unchanged else 'rebuilt'}: {counts}")
+    yield dg.MaterializeResult(
+        asset_key=CORE_TRAJECTORIES, metadata={"rows": counts.core_trajectories, "unchanged": unchanged}
+    )
     yield dg.MaterializeResult(asset_key=CORE_MEASUREMENTS, metadata={"rows": counts.core_measurements})
     yield dg.MaterializeResult(
         asset_key=OUTCOME_SCORES,
@@ -135,5 +144,12 @@ def warehouse_quality(home: HomeResource) -> dg.MaterializeResult:
 def analyst_copy(home: HomeResource) -> dg.MaterializeResult:
     databank = home.home
     with open_warehouse(databank.warehouse) as con:
+        latest = last_build(con)
+        if latest is not None and published_build_id(databank.publication) == latest[0]:
+            # Nothing new since the last publication: analysts keep the very same file.
+            return dg.MaterializeResult(metadata={"unchanged": True, "build_id": latest[0]})
         rows = publish_analyst_copy(con, databank.publication)
-    return dg.MaterializeResult(metadata={"rows_published": rows, "path": str(databank.publication)})
+    return dg.MaterializeResult(
+        metadata={"rows_published": rows, "path": str(databank.publication), "unchanged": False,
+                  "build_id": latest[0] if latest else ""}
+    )

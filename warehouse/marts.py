@@ -14,6 +14,7 @@ import pandas as pd
 from scipy import stats
 
 from schemas.config import InstrumentRegistry
+from warehouse.builds import BuildInputs, record_build
 from warehouse.connection import transaction
 from warehouse.sql import execute, run_sql
 
@@ -75,6 +76,7 @@ def build_marts(
     secondary: bool = False,
     round_to: int = 0,
     reason_codes: bool = False,
+    record: BuildInputs | None = None,
 ) -> MartCounts:
     """Rebuild core and marts from staging in one transaction: readers of the warehouse see the
     previous build or this one, never a mix.
@@ -94,6 +96,8 @@ def build_marts(
             build_marts_from_core(
                 con, k, secondary=secondary, round_to=round_to, reason_codes=reason_codes
             )
+            if record is not None:  # in the same transaction: a build and its record, or neither
+                record_build(con, record)
     finally:
         execute(con, "RESET threads")
     return mart_counts(con)

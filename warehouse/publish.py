@@ -9,9 +9,28 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse.sql import execute
+from warehouse.sql import execute, run_sql
 
-PUBLISHED_TABLES = ("mart.outcome_scores", "mart.trajectory_indicators", "mart.deliveries")
+PUBLISHED_TABLES = (
+    "mart.outcome_scores", "mart.trajectory_indicators", "mart.deliveries", "mart.build_info",
+)
+
+
+def published_build_id(target: Path) -> str | None:
+    """The build the analysts' copy holds (None if absent or older than build records)."""
+    if not target.is_file():
+        return None
+    try:
+        con = duckdb.connect(str(target), read_only=True)
+    except duckdb.Error:
+        return None
+    try:
+        rows = con.execute("SELECT build_id FROM mart.build_info").fetchall()
+    except duckdb.Error:
+        return None
+    finally:
+        con.close()
+    return rows[0][0] if rows else None
 
 
 def _fsync_directory(directory: Path) -> None:
@@ -29,6 +48,7 @@ def publish_analyst_copy(con: duckdb.DuckDBPyConnection, target: Path) -> int:
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     for leftover in (temporary, Path(f"{temporary}.wal")):
         leftover.unlink(missing_ok=True)
+    run_sql(con, "create_mart_build_info")
     execute(con, "ATTACH ? AS publication", [str(temporary)])
     rows = 0
     try:

@@ -178,10 +178,10 @@ def test_run_error_level_quality_failure_blocks_publication(
     write_delivery(home.landing, "de-boog", "2025-03", [trajectory(1), trajectory(2)])
     run_pipeline(home, today=TODAY)
     published = home.publication.read_bytes()
-    # Something no validated delivery can produce: a malformed pc4 in staging.
+    # Something no validated delivery can produce: a malformed pc4 in the core the checks read.
     con = duckdb.connect(str(home.warehouse))
     try:
-        con.execute("UPDATE staging.trajectories SET pc4 = 'ABCD'").fetchall()
+        con.execute("UPDATE core.trajectories SET pc4 = 'ABCD'").fetchall()
     finally:
         con.close()
     with pytest.raises(PipelineFailed) as failure:
@@ -191,3 +191,22 @@ def test_run_error_level_quality_failure_blocks_publication(
     report = json.loads((home.databank_reports / "kwaliteit.json").read_text(encoding="utf-8"))
     codes = {c["check_id"]: c["status"] for c in report["checks"]}
     assert codes["warehouse_codes_conform"] == "fail"
+
+
+def test_run_with_nothing_new_leaves_marts_and_publication_untouched(
+    home: DatabankHome, write_delivery: DeliveryWriter
+) -> None:
+    write_delivery(home.landing, "de-boog", "2025-03", [trajectory(1), trajectory(2)])
+    run_pipeline(home, today=TODAY)
+    published = home.publication.stat()
+    builds = core_rows(home, "SELECT build_id FROM staging.builds")
+    again = run_pipeline(home, today=TODAY)
+    assert again.judged == [] and again.unchanged == 1
+    assert core_rows(home, "SELECT build_id FROM staging.builds") == builds  # no rebuild
+    after = home.publication.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (published.st_ino, published.st_mtime_ns)
+    # A new delivery makes a new build and a new publication.
+    write_delivery(home.landing, "de-boog", "2025-04", [trajectory(1), trajectory(2), trajectory(3)])
+    run_pipeline(home, today=TODAY)
+    assert len(core_rows(home, "SELECT build_id FROM staging.builds")) == 2
+    assert home.publication.stat().st_ino != published.st_ino

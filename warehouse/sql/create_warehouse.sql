@@ -164,3 +164,12 @@ CREATE TABLE IF NOT EXISTS ref.instruments (
     cutoff          DOUBLE NOT NULL,
     PRIMARY KEY (instrument, schaal)
 );
+
+-- Every build of core and marts: what it was made from, so an unchanged nightly is a no-op and
+-- "why did this number change" can name the deliveries that changed between two builds.
+CREATE TABLE IF NOT EXISTS staging.builds (
+    build_id      VARCHAR PRIMARY KEY,
+    built_at      TIMESTAMP NOT NULL,
+    fingerprint   VARCHAR NOT NULL,   -- of the deliveries in force, objections, erasures, keys, config
+    delivery_ids  VARCHAR[] NOT NULL  -- the deliveries in force at this build
+);

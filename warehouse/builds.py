@@ -1,0 +1,56 @@
+"""Build records: a fingerprint of everything core and marts are made from. Equal fingerprints
+mean an identical build, so the nightly rebuild can say "nothing new" and leave the published
+copy alone; consecutive records tell which deliveries changed a number."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+
+import duckdb
+
+from warehouse.sql import execute, run_sql
+
+
+@dataclass(frozen=True)
+class BuildInputs:
+    fingerprint: str
+    delivery_ids: list[str]
+
+
+def build_inputs(con: duckdb.DuckDBPyConnection, config_hash: str) -> BuildInputs:
+    ((deliveries, delivery_ids, objections, erasures, rotations),) = run_sql(con, "select_build_inputs")
+    payload = json.dumps([deliveries, objections, erasures, rotations, config_hash])
+    return BuildInputs(hashlib.sha256(payload.encode()).hexdigest()[:24], list(delivery_ids))
+
+
+def last_build(con: duckdb.DuckDBPyConnection) -> tuple[str, str] | None:
+    rows = execute(con, "SELECT build_id, fingerprint FROM staging.builds ORDER BY built_at DESC LIMIT 1")
+    return rows[0] if rows else None
+
+
+def marts_exist(con: duckdb.DuckDBPyConnection) -> bool:
+    (count,) = execute(
+        con,
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'mart' "
+        "AND table_name IN ('outcome_scores', 'trajectory_indicators')",
+    )[0]
+    return count == 2
+
+
+def is_up_to_date(con: duckdb.DuckDBPyConnection, inputs: BuildInputs) -> bool:
+    latest = last_build(con)
+    return latest is not None and latest[1] == inputs.fingerprint and marts_exist(con)
+
+
+def record_build(con: duckdb.DuckDBPyConnection, inputs: BuildInputs) -> str:
+    build_id = uuid.uuid4().hex[:12]
+    execute(
+        con,
+        "INSERT INTO staging.builds VALUES (?, ?, ?, ?)",
+        [build_id, dt.datetime.now(dt.UTC).replace(tzinfo=None), inputs.fingerprint, inputs.delivery_ids],
+    )
+    return build_id
