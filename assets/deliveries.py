@@ -26,6 +26,7 @@ from schemas.delivery import METINGEN, TRAJECTEN
 from schemas.quality import QualityConfig, delivery_quality, write_quality_report
 from schemas.report import write_report
 from warehouse.connection import open_warehouse
+from warehouse.crash import crash_point
 from warehouse.home import DatabankHome
 from warehouse.load import DeliveryRecord, needs_processing, stage_intake, write_intake
 
@@ -84,6 +85,7 @@ def read_delivery_into_intake(
             "withheld because it may contain values from the delivery"
         ) from None
     verdict = validated.verdict
+    crash_point("read:judged")
     write_report(verdict, home.report_dir(provider, month))
     quality_report = delivery_quality(validated, quality)
     write_quality_report(quality_report, home.report_dir(provider, month))
@@ -144,7 +146,6 @@ def _outcome_table(outcomes: list[DeliveryOutcome]) -> str:
 @dg.asset(
     partitions_def=delivery_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
-    pool="warehouse",
     group_name="deliveries",
     kinds={"python", "duckdb"},
     check_specs=[
@@ -230,7 +231,6 @@ def pseudonymised_delivery(
     partitions_def=delivery_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     deps=[pseudonymised_delivery],
-    pool="warehouse",
     group_name="deliveries",
     kinds={"duckdb"},
     description="Accepted deliveries become the version in force of their (provider, month), "
@@ -254,6 +254,7 @@ def staged_delivery(context: AssetExecutionContext, home: HomeResource) -> dg.Ma
                 provider, month, databank.landing / provider / month, delivery_id
             ):
                 removed += 1
+                crash_point("stage:landing-removed")
     return dg.MaterializeResult(
         metadata={
             "staged": sum(s != "rejected" for s in statuses),

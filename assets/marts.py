@@ -13,6 +13,7 @@ from schemas.quality import write_quality_report
 from warehouse.anonymity import warehouse_anonymity
 from warehouse.builds import build_inputs, is_up_to_date, last_build
 from warehouse.connection import open_warehouse
+from warehouse.crash import crash_point
 from warehouse.marts import build_marts, mart_counts
 from warehouse.publish import publish_analyst_copy, published_build_id
 from warehouse.quality import validate_warehouse
@@ -34,7 +35,6 @@ TRAJECTORY_INDICATORS = dg.AssetKey(["mart", "trajectory_indicators"])
         dg.AssetSpec(TRAJECTORY_INDICATORS, deps=[CORE_TRAJECTORIES], group_name="marts",
                      kinds={"duckdb"}, description="Planned end, goals, satisfaction per group, suppressed below k."),
     ],
-    pool="warehouse",
     name="warehouse_build",
 )
 def warehouse_build(context: AssetExecutionContext, home: HomeResource):  # noqa: ANN201
@@ -82,7 +82,6 @@ def _failures_markdown(results: list) -> str:  # noqa: ANN001 - CheckResult list
 @dg.asset(
     key=WAREHOUSE_QUALITY,
     deps=[OUTCOME_SCORES, TRAJECTORY_INDICATORS, CORE_TRAJECTORIES, CORE_MEASUREMENTS],
-    pool="warehouse",
     group_name="marts",
     kinds={"great_expectations"},
     check_specs=[
@@ -104,6 +103,7 @@ def warehouse_quality(home: HomeResource) -> dg.MaterializeResult:
     with open_warehouse(databank.warehouse) as con:
         report = validate_warehouse(con, config.k, databank.quality_config())
         anonymity = warehouse_anonymity(con, load_anonymity_config(databank.config_dir))
+    crash_point("quality:validated")
     paths = write_quality_report(report, databank.databank_reports)
     write_anonymity_report(anonymity, databank.databank_reports)
     errors, warnings = report.failed("error"), report.failed("warning")
@@ -136,7 +136,6 @@ def warehouse_quality(home: HomeResource) -> dg.MaterializeResult:
 @dg.asset(
     key=dg.AssetKey(["publish", "analyst_copy"]),
     deps=[OUTCOME_SCORES, TRAJECTORY_INDICATORS, WAREHOUSE_QUALITY],
-    pool="warehouse",
     group_name="marts",
     kinds={"duckdb"},
     description="publish/analyst.duckdb: the mart schema, replaced whole and atomically.",

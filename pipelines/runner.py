@@ -20,12 +20,20 @@ from dagster._core.storage.tags import (
 from assets.deliveries import WAREHOUSE_WRITE_TAGS
 from assets.partitions import delivery_partition_key, provider_partitions
 from pseudonymise.keys import load_key_ring
-from pseudonymise.landing import LandingDelivery, fingerprint_delivery, is_stable, scan_landing
+from pseudonymise.landing import (
+    LandingDelivery,
+    fingerprint_delivery,
+    is_stable,
+    remove_processed_delivery,
+    scan_landing,
+)
+from schemas.anonymity import load_anonymity_config
 from schemas.check import folder_faults, rejected
-from schemas.config import config_fingerprint
+from schemas.config import ConsortiumConfig, config_fingerprint
 from schemas.faults import Fault
 from schemas.report import write_report
-from warehouse.connection import open_warehouse
+from warehouse.connection import open_warehouse, writer_lock
+from warehouse.crash import crash_point
 from warehouse.home import DatabankHome
 from warehouse.load import needs_processing
 from warehouse.sql import execute, run_sql
@@ -72,6 +80,23 @@ def _instance(home: DatabankHome) -> dg.DagsterInstance:
     return dg.DagsterInstance.get()
 
 
+IN_PROCESS_TAG = {"databank/launched_by": "databank-cli"}
+
+
+def _close_abandoned_runs(instance: dg.DagsterInstance) -> None:
+    """An in-process run only ever runs inside a `databank` command holding the writer lock.
+    Holding it now, any such run still marked as started was killed: mark it failed, so the UI
+    and the daemon's queue do not wait for it."""
+    abandoned = instance.get_runs(
+        filters=dg.RunsFilter(
+            statuses=[dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING],
+            tags=IN_PROCESS_TAG,
+        )
+    )
+    for run in abandoned:
+        instance.report_run_failed(run, "the databank process running it ended without finishing")
+
+
 def _check_result(result: dg.ExecuteInProcessResult, what: str) -> None:
     if result.success:
         return
@@ -91,15 +116,26 @@ def run_pipeline(
     today: dt.date | None = None,
     progress: Callable[[str], None] = lambda _: None,
 ) -> RunSummary:
-    """Process every new or changed delivery, rebuild the marts and republish."""
-    from pipelines.definitions import build_definitions
-
+    """Process every new or changed delivery, rebuild the marts and republish. The whole run
+    holds the warehouse's writer lock: a second run waits, then finds nothing left to do."""
     today = today or dt.date.today()
     home.prepare()
     config = home.config()
     load_key_ring(home.key_file)  # stop here, with how to create one, if there is no key
+    with writer_lock(home.warehouse, on_wait=progress):
+        return _run_locked(home, config, today, progress)
+
+
+def _run_locked(
+    home: DatabankHome, config: ConsortiumConfig, today: dt.date, progress: Callable[[str], None]
+) -> RunSummary:
+    from pipelines.definitions import build_definitions
+
     config_hash = config_fingerprint(home.config_dir)
     summary = RunSummary()
+    crash_point("run:start")
+    instance = _instance(home)
+    _close_abandoned_runs(instance)
 
     partitionable: list[LandingDelivery] = []
     for delivery in scan_landing(home.landing):
@@ -126,6 +162,7 @@ def run_pipeline(
         else:
             summary.still_being_written.append((delivery.provider, delivery.month))
 
+    delete_landing = load_anonymity_config(home.config_dir).landing_after_processing == "delete"
     with open_warehouse(home.warehouse) as con:
         pending = []
         for delivery in settled:
@@ -134,8 +171,12 @@ def run_pipeline(
                 pending.append((delivery, fingerprint.delivery_id))
             else:
                 summary.unchanged += 1
+                if delete_landing:  # processed before a crash could remove the files
+                    remove_processed_delivery(
+                        delivery.provider, delivery.month, delivery.folder, fingerprint.delivery_id
+                    )
+    crash_point("run:scanned")
 
-    instance = _instance(home)
     definitions = build_definitions(home)
     known = set(instance.get_dynamic_partitions(provider_partitions.name))
     new_providers = sorted({d.provider for d, _ in pending} - known)
@@ -154,12 +195,14 @@ def run_pipeline(
             instance=instance,
             tags={
                 **WAREHOUSE_WRITE_TAGS,
+                **IN_PROCESS_TAG,
                 ASSET_PARTITION_RANGE_START_TAG: str(delivery_partition_key(provider, start)),
                 ASSET_PARTITION_RANGE_END_TAG: str(delivery_partition_key(provider, end)),
             },
             raise_on_error=False,
         )
         _check_result(result, f"reading the deliveries of {provider}")
+        crash_point("run:provider-ingested")
 
     if pending:
         with open_warehouse(home.warehouse) as con:
@@ -183,10 +226,14 @@ def rebuild_and_publish(
     instance = instance or _instance(home)
     definitions = definitions or build_definitions(home)
     rebuild = definitions.resolve_job_def("rebuild_and_publish")
-    result = rebuild.execute_in_process(
-        run_config=QUIET_LOGS, instance=instance, tags=WAREHOUSE_WRITE_TAGS, raise_on_error=False
-    )
+    with writer_lock(home.warehouse):
+        _close_abandoned_runs(instance)
+        result = rebuild.execute_in_process(
+            run_config=QUIET_LOGS, instance=instance, tags={**WAREHOUSE_WRITE_TAGS, **IN_PROCESS_TAG},
+            raise_on_error=False,
+        )
     _check_result(result, "rebuilding and publishing")
+    crash_point("run:rebuilt")
     with open_warehouse(home.warehouse) as con:
         return {
             table: execute(con, f"SELECT count(*) FROM mart.{table}")[0][0]

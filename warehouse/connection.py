@@ -1,9 +1,14 @@
 """Opening the warehouse. DuckDB lets one process hold a file read-write and then no other
-process may open it at all, so every connection is short-lived and always closed."""
+process may open it at all, so every connection is short-lived and always closed, and writers
+queue on a lock file instead of failing: a second `databank run`, the daemon's runs and
+`forget`/`rotate-key` wait their turn."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import fcntl
+import os
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -11,17 +16,64 @@ import duckdb
 
 from warehouse.sql import execute, run_sql
 
+LOCK_WAIT_SECONDS = 6 * 60 * 60  # a first load of years of months takes minutes, not hours
+_held: dict[Path, list[int]] = {}  # lock path -> [fd, depth]: re-entrant within one process
+
+
+class WarehouseBusy(Exception):
+    """Another process kept the warehouse for longer than we wait."""
+
 
 @contextmanager
-def open_warehouse(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+def writer_lock(
+    warehouse: Path, on_wait: Callable[[str], None] | None = None, timeout: float = LOCK_WAIT_SECONDS
+) -> Iterator[None]:
+    lock_path = warehouse.with_name(warehouse.name + ".lock")
+    if lock_path in _held:
+        _held[lock_path][1] += 1
+        try:
+            yield
+        finally:
+            _held[lock_path][1] -= 1
+        return
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        deadline, told = time.monotonic() + timeout, False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if not told and on_wait is not None:
+                    on_wait("another run is writing the warehouse; waiting for it to finish")
+                    told = True
+                if time.monotonic() > deadline:
+                    raise WarehouseBusy(f"the warehouse stayed busy for {timeout:.0f} s") from None
+                time.sleep(0.2)
+        _held[lock_path] = [fd, 1]
+        try:
+            yield
+        finally:
+            del _held[lock_path]
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def open_warehouse(
+    path: Path, on_wait: Callable[[str], None] | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-write connection with the schema in place, closed even when the body raises."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path))
-    try:
-        run_sql(con, "create_warehouse")
-        yield con
-    finally:
-        con.close()
+    with writer_lock(path, on_wait):
+        con = duckdb.connect(str(path))
+        try:
+            run_sql(con, "create_warehouse")
+            yield con
+        finally:
+            con.close()
 
 
 @contextmanager

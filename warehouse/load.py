@@ -11,6 +11,7 @@ import duckdb
 import pandas as pd
 
 from warehouse.connection import transaction
+from warehouse.crash import crash_point
 from warehouse.sql import execute, run_sql
 
 STAGED_TRAJECTORY_COLUMNS = [
@@ -99,6 +100,7 @@ def write_intake(
     objections: pd.DataFrame | None = None,
 ) -> None:
     keys = {"provider": record.provider, "month": record.month}
+    crash_point("intake:before")
     with transaction(con):
         run_sql(con, "delete_intake", keys)
         _insert(con, "intake.trajectories", _with_lineage(trajectories, record, STAGED_TRAJECTORY_COLUMNS))
@@ -109,6 +111,7 @@ def write_intake(
             objected["provider"], objected["month"] = record.provider, record.month
             objected["recorded_at"] = record.received_at
             _insert(con, "intake.objections", objected)
+        crash_point("intake:written-uncommitted")
         record_frame = pd.DataFrame([record.__dict__]).rename(columns={"files_json": "files"})
         record_frame["is_current"] = False
         _insert(con, "intake.deliveries", record_frame)
@@ -127,5 +130,7 @@ def stage_intake(
     with transaction(con):
         run_sql(con, "record_rejected_intake" if status == "rejected" else "stage_accepted_intake", keys)
         run_sql(con, "purge_objections")
+        crash_point("stage:staged-uncommitted")
         run_sql(con, "delete_intake", keys)
+    crash_point("stage:committed")
     return status, delivery_id

@@ -16,6 +16,7 @@ from scipy import stats
 from schemas.config import InstrumentRegistry
 from warehouse.builds import BuildInputs, record_build
 from warehouse.connection import transaction
+from warehouse.crash import crash_point
 from warehouse.sql import execute, run_sql
 
 
@@ -90,14 +91,18 @@ def build_marts(
     # the same figure to the last digit when the data did not change.
     execute(con, "SET threads = 1")
     try:
+        crash_point("build:start")
         with transaction(con):
             load_instrument_registry_table(con, registry)
             build_core(con)
+            crash_point("build:core-built-uncommitted")
             build_marts_from_core(
                 con, k, secondary=secondary, round_to=round_to, reason_codes=reason_codes
             )
             if record is not None:  # in the same transaction: a build and its record, or neither
                 record_build(con, record)
+            crash_point("build:marts-built-uncommitted")
+        crash_point("build:committed")
     finally:
         execute(con, "RESET threads")
     return mart_counts(con)

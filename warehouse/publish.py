@@ -9,6 +9,7 @@ from pathlib import Path
 
 import duckdb
 
+from warehouse.crash import crash_point
 from warehouse.sql import execute, run_sql
 
 PUBLISHED_TABLES = (
@@ -46,7 +47,7 @@ def publish_analyst_copy(con: duckdb.DuckDBPyConnection, target: Path) -> int:
     Returns the number of rows published."""
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    for leftover in (temporary, Path(f"{temporary}.wal")):
+    for leftover in target.parent.glob(f".{target.name}.*.tmp*"):  # left by a killed publisher
         leftover.unlink(missing_ok=True)
     run_sql(con, "create_mart_build_info")
     execute(con, "ATTACH ? AS publication", [str(temporary)])
@@ -57,10 +58,14 @@ def publish_analyst_copy(con: duckdb.DuckDBPyConnection, target: Path) -> int:
             name = table.split(".")[1]
             execute(con, f"CREATE TABLE publication.mart.{name} AS SELECT * FROM {table}")
             rows += execute(con, f"SELECT count(*) FROM publication.mart.{name}")[0][0]
+        crash_point("publish:copied")
     finally:
         execute(con, "DETACH publication")
+    crash_point("publish:detached")
     with temporary.open("rb+") as handle:
         os.fsync(handle.fileno())
+    crash_point("publish:synced")
     os.replace(temporary, target)
+    crash_point("publish:renamed")
     _fsync_directory(target.parent)
     return rows
