@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.builders import DeliveryWriter, trajectory
 from warehouse.home import DatabankHome
 
 DATABANK = str(Path(sys.executable).with_name("databank"))
@@ -44,8 +45,25 @@ def graphql(port: int) -> dict:
         return json.loads(response.read())
 
 
+def run_statuses(port: int) -> dict[str, str]:
+    """The newest run's status per job."""
+    query = "{ runsOrError { ... on Runs { results { jobName status } } } }"
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql", data=json.dumps({"query": query}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        results = json.loads(response.read())["data"]["runsOrError"]["results"]
+    statuses: dict[str, str] = {}
+    for run in results:  # newest first
+        statuses.setdefault(run["jobName"], run["status"])
+    return statuses
+
+
 @pytest.mark.slow
-def test_dagster_dev_serves_graph_sensors_and_schedule(home: DatabankHome) -> None:
+def test_dagster_dev_serves_graph_sensors_and_schedule_and_picks_up_a_delivery(
+    home: DatabankHome, write_delivery: DeliveryWriter
+) -> None:
     port = free_port()
     process = subprocess.Popen(
         [DATABANK, "dev", "--port", str(port)],
@@ -75,6 +93,18 @@ def test_dagster_dev_serves_graph_sensors_and_schedule(home: DatabankHome) -> No
         schedules = {s["name"]: s["scheduleState"]["status"] for s in repository["schedules"]}
         assert schedules == {"nightly_rebuild": "RUNNING"}
         assert (home.dagster_home / "dagster.yaml").is_file()
+
+        # A delivery dropped in landing is picked up by the sensor into successful runs.
+        write_delivery(home.landing, "de-boog", "2025-03", [trajectory(1), trajectory(2)])
+        deadline, runs = time.monotonic() + 150, {}
+        while time.monotonic() < deadline:
+            runs = run_statuses(port)
+            if runs.get("ingest_deliveries") == "SUCCESS" and runs.get("rebuild_and_publish") == "SUCCESS":
+                break
+            time.sleep(2)
+        assert runs.get("ingest_deliveries") == "SUCCESS", runs
+        assert runs.get("rebuild_and_publish") == "SUCCESS", runs
+        assert home.publication.is_file()
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         try:
