@@ -50,7 +50,8 @@ class DeliveryOutcome:
     quarantined_metingen: int = 0
     excluded_bezwaar: int = 0
     fault_codes: str = ""
-    quality_failed: tuple[str, ...] = ()  # ids of data-quality checks that did not pass
+    quality_failed: tuple[str, ...] = ()
+    loaded: int = 0  # rows (trajecten + metingen) that go on to staging  # ids of data-quality checks that did not pass
 
 
 def read_delivery_into_intake(
@@ -108,6 +109,7 @@ def read_delivery_into_intake(
         excluded_bezwaar=verdict.excluded_bezwaar.get(TRAJECTEN, 0),
         fault_codes=file_codes,
         quality_failed=tuple(r.check_id for r in quality_report.failed()),
+        loaded=len(validated.trajectories) + len(validated.measurements),
     )
     record = DeliveryRecord(
         delivery_id=fingerprint.delivery_id,
@@ -130,15 +132,19 @@ def read_delivery_into_intake(
     return outcome
 
 
-def _outcome_table(outcomes: list[DeliveryOutcome]) -> str:
+def _outcome_table(outcomes: list[DeliveryOutcome], home: DatabankHome) -> str:
+    """Per delivery of the run: its verdict, counts (read, quarantined, loaded, objections) and a
+    link to the steward's report."""
     lines = [
-        "| provider | month | status | trajecten | metingen | quarantined | bezwaar | file faults |",
-        "|---|---|---|---|---|---|---|---|",
+        "| provider | month | status | trajecten | metingen | quarantined | loaded | bezwaar | file faults | report |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for o in outcomes:
+        quarantined = o.quarantined_trajecten + o.quarantined_metingen
+        report = (home.report_dir(o.provider, o.month) / "rapport.html").as_uri()
         lines.append(
             f"| {o.provider} | {o.month} | {o.status} | {o.rows_trajecten} | {o.rows_metingen} | "
-            f"{o.quarantined_trajecten + o.quarantined_metingen} | {o.excluded_bezwaar} | {o.fault_codes} |"
+            f"{quarantined} | {o.loaded} | {o.excluded_bezwaar} | {o.fault_codes} | [rapport]({report}) |"
         )
     return "\n".join(lines)
 
@@ -196,7 +202,7 @@ def pseudonymised_delivery(
             "rows_metingen": sum(o.rows_metingen for o in judged),
             "quarantined_rows": sum(o.quarantined_trajecten + o.quarantined_metingen for o in judged),
             "excluded_by_objection": sum(o.excluded_bezwaar for o in judged),
-            "deliveries": dg.MetadataValue.md(_outcome_table(judged)),
+            "deliveries": dg.MetadataValue.md(_outcome_table(judged, databank)),
         },
         check_results=[
             dg.AssetCheckResult(
