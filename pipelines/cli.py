@@ -264,6 +264,223 @@ def cmd_extract(args: argparse.Namespace) -> int:
     return _privacy_command("extract", extract)
 
 
+STATUS_WORDS = {
+    "accepted": "accepted",
+    "accepted_with_quarantine": "accepted with quarantine",
+    "rejected": "rejected",
+}
+
+
+def _when(moment: dt.datetime | None) -> str:
+    return "-" if moment is None else f"{moment:%Y-%m-%d %H:%M:%S} UTC"
+
+
+def _count(value: int | None) -> str:
+    return "-" if value is None else str(value)
+
+
+def format_status(report, home) -> str:  # noqa: ANN001 - (StatusReport, DatabankHome)
+    """The terminal's version of the Dagster UI overview: deliveries, build, freshness."""
+    if report.source == "warehouse":
+        source = f"Source: the warehouse {home.warehouse} (read-only)."
+    elif report.source == "publication":
+        source = (
+            f"NOTE: {report.note}: {home.publication}. It lists the deliveries in force only "
+            "(no rejected attempts, no objection counts); run `databank status` again after the "
+            "run for the full picture."
+        )
+    else:
+        source = f"NOTE: {report.note}."
+    lines = [f"Databank status of {home.root} on {report.today:%Y-%m-%d}", source, ""]
+
+    lines.append("Deliveries (newest attempt per provider and month; counts are rows):")
+    if report.deliveries:
+        header = ("provider", "month", "status", "trajecten", "metingen", "quarantined",
+                  "excluded", "loaded", "received", "report")
+        rows = [
+            (d.provider, d.month, STATUS_WORDS.get(d.status, d.status), str(d.rows_trajecten),
+             str(d.rows_metingen), str(d.quarantined), _count(d.excluded_by_objection),
+             _count(d.loaded), _when(d.received_at), str(d.report_dir))
+            for d in report.deliveries
+        ]
+        widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+        numeric = range(3, 8)
+
+        def line(cells: tuple[str, ...]) -> str:
+            return "  " + "  ".join(
+                c.rjust(w) if i in numeric else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+            ).rstrip()
+
+        lines.append(line(header))
+        for delivery, row in zip(report.deliveries, rows, strict=True):
+            lines.append(line(row))
+            if delivery.earlier_version_in_force:
+                lines.append(
+                    f"    the version received {_when(delivery.in_force_received_at)} stays in force"
+                )
+        lines.append(
+            "  trajecten/metingen: rows read; excluded: trajectories left out by objection; "
+            "loaded = read - quarantined - excluded"
+        )
+    else:
+        lines.append("  none yet")
+    lines.append("")
+
+    build = report.build
+    lines.append("Build:")
+    if build.latest_built_at is None:
+        lines.append("  no build yet")
+    else:
+        counted = " as published" if build.builds is None else f", {build.builds} builds in all"
+        lines.append(f"  latest build {_when(build.latest_built_at)} (build {build.latest_build_id}{counted})")
+    published = build.published
+    if published is None:
+        lines.append("  nothing published yet")
+    else:
+        lines.append(
+            f"  published {home.publication}: build {published.build_id or '?'} of {_when(published.built_at)}"
+            + ("" if build.published_is_latest or build.latest_built_at is None
+               else " — NOT the latest build (its publication did not complete; see the last run)")
+        )
+        lines.append(
+            f"    mart.outcome_scores: {published.outcome_scores} rows, "
+            f"{published.outcome_scores_suppressed} suppressed"
+        )
+        lines.append(
+            f"    mart.trajectory_indicators: {published.trajectory_indicators} rows, "
+            f"{published.trajectory_indicators_suppressed} suppressed"
+        )
+    lines.append("")
+
+    lines.append(
+        f"Freshness ({report.expected_month} is due with an accepted delivery by "
+        f"{report.due_by:%Y-%m-%d}, {report.days_after_month_end} days after the month's end):"
+    )
+    width = max((len(f.provider) for f in report.freshness), default=0)
+    for fresh in report.freshness:
+        newest = f"newest month delivered {fresh.newest_month}"
+        if fresh.newest_accepted_month != fresh.newest_month:
+            newest += f" (newest accepted: {fresh.newest_accepted_month or 'none'})"
+        if fresh.overdue:
+            verdict = f"OVERDUE: no accepted delivery for {report.expected_month}"
+        elif fresh.expected_accepted:
+            verdict = "up to date"
+        else:
+            verdict = f"{report.expected_month} not yet accepted, not overdue"
+        lines.append(f"  {fresh.provider.ljust(width)}  {newest}; {verdict}")
+    if not report.freshness:
+        lines.append("  no registered provider has delivered yet")
+    if report.never_delivered:
+        lines.append("  never delivered (not checked): " + ", ".join(report.never_delivered))
+    if report.overdue:
+        lines.append(f"  {len(report.overdue)} overdue: " + ", ".join(report.overdue))
+    return "\n".join(lines)
+
+
+def cmd_status(_: argparse.Namespace) -> int:
+    import duckdb
+
+    from schemas.config import ConfigError
+    from warehouse.home import resolve_home
+    from warehouse.status import databank_status
+
+    home = resolve_home()
+    try:
+        report = databank_status(home)
+    except ConfigError as error:
+        print(f"databank status: configuration problem: {error}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    except duckdb.Error as error:
+        print(f"databank status: cannot read the warehouse or the published copy: {error}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    print(format_status(report, home))
+    return EXIT_OK
+
+
+def format_explanation(explanation) -> str:  # noqa: ANN001 - Explanation
+    """Which deliveries and privacy actions lie between the last two builds."""
+    if not explanation.comparable:
+        if explanation.latest is None:
+            return "There is no build yet: nothing to compare (`databank run` makes the first)."
+        return (
+            f"There is only one build ({explanation.latest.build_id} of "
+            f"{_when(explanation.latest.built_at)}): nothing to compare it with yet."
+        )
+    latest, previous = explanation.latest, explanation.previous
+    lines = [
+        f"What changed from build {previous.build_id} ({_when(previous.built_at)}) "
+        f"to build {latest.build_id} ({_when(latest.built_at)}):"
+    ]
+    if explanation.organisation:
+        lines.append(
+            f"(limited to {explanation.organisation}; rows of consortium and intervention level "
+            "are affected by every provider: run without --organisation for those)"
+        )
+    lines.append("")
+    lines.append("Deliveries:")
+
+    def described(ref) -> str:  # noqa: ANN001 - DeliveryRef
+        return f"{STATUS_WORDS.get(ref.status, ref.status)}, received {_when(ref.received_at)}"
+
+    for change in explanation.changes:
+        where = f"{change.provider} {change.month}"
+        if change.change == "added":
+            lines.append(f"  added     {where} (new month): {described(change.latest)}")
+        elif change.change == "replaced":
+            lines.append(
+                f"  replaced  {where} (correction): {described(change.latest)}; "
+                f"replaces the delivery received {_when(change.previous.received_at)}"
+            )
+        else:
+            lines.append(
+                f"  removed   {where}: the delivery received {_when(change.previous.received_at)} "
+                "is no longer in force"
+            )
+    if not explanation.changes:
+        lines.append("  none differ")
+    lines.append("")
+    lines.append(
+        "Privacy actions between the two builds (counts only): "
+        f"{explanation.erasures} erasures, {explanation.key_rotations} key rotations, "
+        f"{explanation.objections} objections recorded."
+    )
+    if not explanation.changes and not explanation.privacy_actions:
+        if explanation.organisation:
+            lines.append(
+                f"Nothing of {explanation.organisation} differs: its own rows changed only if the "
+                "configuration (config/: k, suppression, instruments) or the code did; consortium "
+                "and intervention rows may have changed through other providers."
+            )
+        else:
+            lines.append(
+                "Neither deliveries nor privacy actions differ: the change comes from the "
+                "configuration (config/: k, suppression, instruments) or from the code."
+            )
+    return "\n".join(lines)
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from schemas.config import PROVIDER_CODE
+    from warehouse.home import resolve_home
+    from warehouse.status import WarehouseInUse, explain_last_build
+
+    if args.organisation is not None and not PROVIDER_CODE.match(args.organisation):
+        print("databank explain: --organisation must be a provider code ([a-z0-9-]{2,40})", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    try:
+        explanation = explain_last_build(resolve_home(), args.organisation)
+    except WarehouseInUse as busy:
+        print(f"databank explain: {busy}: a run is in progress, try again when it finishes", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    except duckdb.Error as error:
+        print(f"databank explain: cannot read the warehouse: {error}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    print(format_explanation(explanation))
+    return EXIT_OK
+
+
 def cmd_dev(args: argparse.Namespace) -> int:
     """`dagster dev` on this home, from the project root, with the home's Dagster instance."""
     from warehouse.home import PROJECT_ROOT, resolve_home
@@ -305,6 +522,14 @@ def build_parser() -> argparse.ArgumentParser:
     extract.add_argument("--scope", required=True, help="the recipient scope, e.g. 'onderzoek-2026'")
     extract.add_argument("--out", required=True, help="folder for the Parquet files and manifest.json")
     extract.set_defaults(func=cmd_extract)
+    commands.add_parser(
+        "status", help="deliveries, the latest build and published marts, overdue providers"
+    ).set_defaults(func=cmd_status)
+    explain = commands.add_parser(
+        "explain", help="which deliveries and privacy actions changed the figures since the previous build"
+    )
+    explain.add_argument("--organisation", help="only the deliveries and actions of this provider code")
+    explain.set_defaults(func=cmd_explain)
     dev = commands.add_parser("dev", help="start the Dagster UI and daemon on this home")
     dev.add_argument("--port", type=int, default=3000, help="port of the UI on 127.0.0.1 (default 3000)")
     dev.set_defaults(func=cmd_dev)

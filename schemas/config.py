@@ -23,6 +23,7 @@ INSTRUMENTS_FILE = "instruments.csv"
 QUALITY_FILE = "quality.toml"
 PRIVACY_FILE = "privacy.toml"
 SUPPRESSION_KEYS = ("k", "secondary", "round_counts_to")
+FRESHNESS_KEYS = ("days_after_month_end",)
 INSTRUMENT_COLUMNS = ("instrument", "schaal", "min", "max", "higher_is_worse", "sd_ref", "r", "cutoff")
 
 
@@ -73,6 +74,9 @@ class ConsortiumConfig:
     secondary_suppression: bool = True
     round_counts_to: int = 0
     reject_share: float = 0.10
+    # [freshness]: a registered provider that has delivered before is overdue when last month has
+    # no accepted delivery this many days after that month's end (`databank status`)
+    days_after_month_end: int = 15
     # provider -> {canonical header in their export -> spec column}
     column_mapping: dict[str, dict[str, str]] = field(default_factory=dict)
     registry: InstrumentRegistry = field(default_factory=lambda: InstrumentRegistry(()))
@@ -156,6 +160,24 @@ def _load_consortium(path: Path) -> dict:
     share = validation.get("reject_share", 0.10) if isinstance(validation, dict) else None
     if not isinstance(share, int | float) or isinstance(share, bool) or not 0 <= share <= 1:
         raise ConfigError(path, line_of("reject_share"), "[validation] reject_share must be a number from 0 to 1")
+    freshness = data.get("freshness", {})
+    if not isinstance(freshness, dict):
+        raise ConfigError(path, line_of("freshness"), "[freshness] must be a table")
+    for key in freshness:
+        if key not in FRESHNESS_KEYS:
+            raise ConfigError(
+                path, line_of(key),
+                f"[freshness] has no setting {key!r} (known: {', '.join(FRESHNESS_KEYS)})",
+            )
+    days_after_month_end = freshness.get("days_after_month_end", 15)
+    if (
+        not isinstance(days_after_month_end, int) or isinstance(days_after_month_end, bool)
+        or days_after_month_end < 0
+    ):
+        raise ConfigError(
+            path, line_of("days_after_month_end"),
+            "[freshness] days_after_month_end must be a whole number of days of at least 0",
+        )
     mapping = data.get("column_mapping", {})
     if not isinstance(mapping, dict):
         raise ConfigError(path, line_of("column_mapping"), "[column_mapping.<provider>] tables expected")
@@ -184,6 +206,7 @@ def _load_consortium(path: Path) -> dict:
         "secondary_suppression": secondary,
         "round_counts_to": round_counts_to,
         "reject_share": float(share),
+        "days_after_month_end": days_after_month_end,
     }
 
 

@@ -1,0 +1,348 @@
+"""Observability and lineage in a terminal: `databank status` (deliveries, builds, freshness) and
+`databank explain` (which deliveries and privacy actions lie between the last two builds).
+
+Both only read. DuckDB refuses any connection to a file that another process holds read-write,
+and a read-only connection in turn keeps a writer out, so the warehouse is read under a shared
+lock on the writers' lock file (`warehouse/connection.py` queues writers on it exclusively): while
+a run holds that lock, or another process has the file open for writing, status falls back to
+the published copy and says so; explain, which needs the build records, asks to try again.
+Counts, codes, months and times only: nothing here reads a pseudonym or a value."""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import duckdb
+
+from schemas.config import ConsortiumConfig
+from warehouse.home import DatabankHome
+from warehouse.sql import run_sql
+
+ACCEPTED = ("accepted", "accepted_with_quarantine")
+
+
+class WarehouseInUse(Exception):
+    """A run (or another process) holds the warehouse; the message says which."""
+
+
+# --- reading without getting in a writer's way ------------------------------------------------
+
+
+def _lock_path(warehouse: Path) -> Path:
+    """The lock file writers queue on (the same name `warehouse.connection.writer_lock` uses)."""
+    return warehouse.with_name(warehouse.name + ".lock")
+
+
+@contextmanager
+def read_warehouse(warehouse: Path) -> Iterator[duckdb.DuckDBPyConnection | None]:
+    """A read-only connection, None when there is no warehouse yet. Holds a shared lock on the
+    writers' lock file meanwhile, so no run starts writing while it reads (a run waits for it, as
+    it waits for another run). Raises WarehouseInUse instead of waiting."""
+    if not warehouse.is_file():
+        yield None
+        return
+    fd = os.open(_lock_path(warehouse), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise WarehouseInUse("a run is writing the warehouse") from None
+        try:
+            con = duckdb.connect(str(warehouse), read_only=True)
+        except (duckdb.IOException, duckdb.ConnectionException):
+            raise WarehouseInUse("another process has the warehouse open for writing") from None
+        try:
+            yield con
+        finally:
+            con.close()
+    finally:
+        os.close(fd)  # also releases the lock
+
+
+# --- databank status ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeliveryStatus:
+    """The newest attempt for one (provider, month), as the Dagster UI's delivery table shows it."""
+
+    provider: str
+    month: str
+    delivery_id: str
+    status: str  # accepted | accepted_with_quarantine | rejected
+    received_at: dt.datetime  # UTC
+    rows_trajecten: int
+    rows_metingen: int
+    quarantined_trajecten: int
+    quarantined_metingen: int
+    excluded_by_objection: int | None  # trajectories; None: not in the published copy
+    report_dir: Path
+    attempts: int | None = None  # None: not in the published copy
+    in_force_received_at: dt.datetime | None = None  # the accepted version in force, if any
+
+    @property
+    def rows_read(self) -> int:
+        return self.rows_trajecten + self.rows_metingen
+
+    @property
+    def quarantined(self) -> int:
+        return self.quarantined_trajecten + self.quarantined_metingen
+
+    @property
+    def loaded(self) -> int | None:
+        """read − quarantined − excluded; a rejected delivery loads nothing; None when the
+        objection count is unknown (the published copy has none)."""
+        if self.status not in ACCEPTED:
+            return 0
+        if self.excluded_by_objection is None:
+            return None
+        return self.rows_read - self.quarantined - self.excluded_by_objection
+
+    @property
+    def earlier_version_in_force(self) -> bool:
+        """The newest attempt was rejected but an earlier accepted one still counts."""
+        return self.status not in ACCEPTED and self.in_force_received_at is not None
+
+
+@dataclass(frozen=True)
+class PublishedMarts:
+    build_id: str | None
+    built_at: dt.datetime | None
+    outcome_scores: int
+    outcome_scores_suppressed: int
+    trajectory_indicators: int
+    trajectory_indicators_suppressed: int
+
+
+@dataclass(frozen=True)
+class BuildStatus:
+    latest_build_id: str | None
+    latest_built_at: dt.datetime | None
+    builds: int | None  # None: not known from the published copy
+    published: PublishedMarts | None  # None: nothing published yet
+
+    @property
+    def published_is_latest(self) -> bool:
+        return self.published is not None and self.published.build_id == self.latest_build_id
+
+
+@dataclass(frozen=True)
+class ProviderFreshness:
+    provider: str
+    name: str
+    newest_month: str  # the newest month delivered, whatever its verdict
+    newest_accepted_month: str | None
+    expected_accepted: bool  # the month before the current one has an accepted delivery
+    overdue: bool
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    source: Literal["warehouse", "publication", "none"]
+    note: str  # why the published copy is shown, or "" when the warehouse was read
+    today: dt.date
+    deliveries: tuple[DeliveryStatus, ...]
+    build: BuildStatus
+    freshness: tuple[ProviderFreshness, ...]  # registered providers that have delivered
+    never_delivered: tuple[str, ...]  # registered providers without any delivery
+    expected_month: str  # the month before the current one
+    due_by: dt.date  # after this day a missing expected month is overdue
+    days_after_month_end: int
+
+    @property
+    def overdue(self) -> tuple[str, ...]:
+        return tuple(f.provider for f in self.freshness if f.overdue)
+
+
+def expected_month(today: dt.date) -> tuple[str, dt.date]:
+    """The month before the current one and its last day."""
+    month_end = today.replace(day=1) - dt.timedelta(days=1)
+    return month_end.strftime("%Y-%m"), month_end
+
+
+def databank_status(
+    home: DatabankHome, today: dt.date | None = None, config: ConsortiumConfig | None = None
+) -> StatusReport:
+    """The overview of the Dagster UI from the warehouse, or from the published copy while the
+    warehouse is held by a run. `today` drives freshness (default: the clock)."""
+    today = today or dt.date.today()
+    config = config or home.config()
+    month, month_end = expected_month(today)
+    published = published_marts(home.publication)
+    try:
+        with read_warehouse(home.warehouse) as con:
+            if con is not None:
+                deliveries = tuple(
+                    DeliveryStatus(
+                        provider, month_, delivery_id, status, received_at, rt, rm, qt, qm, excluded,
+                        home.report_dir(provider, month_), attempts, in_force,
+                    )
+                    for (provider, month_, delivery_id, status, received_at, rt, rm, qt, qm, excluded,
+                         _current, attempts, in_force) in run_sql(con, "status_deliveries")
+                )
+                ((builds, build_id, built_at),) = run_sql(con, "status_builds")
+                build = BuildStatus(build_id, built_at, builds, published)
+                freshness_rows = run_sql(con, "status_freshness", {"expected_month": month})
+                source, note = "warehouse", ""
+            else:
+                source, note = "none", "no warehouse yet: `databank run` processes the deliveries"
+    except WarehouseInUse as busy:
+        source, note = "publication", f"{busy}, so this shows the published copy"
+    if source != "warehouse":
+        deliveries, freshness_rows = published_deliveries(home, month)
+        build = BuildStatus(
+            published.build_id if published else None, published.built_at if published else None,
+            None, published,
+        )
+        if source == "publication" and published is None:
+            note += " (none published yet)"
+    late = (today - month_end).days > config.days_after_month_end
+    freshness = tuple(
+        ProviderFreshness(
+            provider, config.providers[provider], newest, newest_accepted, bool(accepted),
+            overdue=late and not accepted,
+        )
+        for provider, newest, newest_accepted, accepted in freshness_rows
+        if provider in config.providers  # an unregistered provider's attempts were rejected
+    )
+    delivered = {f.provider for f in freshness}
+    return StatusReport(
+        source=source,
+        note=note,
+        today=today,
+        deliveries=deliveries,
+        build=build,
+        freshness=freshness,
+        never_delivered=tuple(p for p in config.providers if p not in delivered),
+        expected_month=month,
+        due_by=month_end + dt.timedelta(days=config.days_after_month_end),
+        days_after_month_end=config.days_after_month_end,
+    )
+
+
+@contextmanager
+def _read_publication(path: Path) -> Iterator[duckdb.DuckDBPyConnection | None]:
+    """The analysts' copy is replaced by rename and never held for writing: always readable."""
+    if not path.is_file():
+        yield None
+        return
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def published_marts(path: Path) -> PublishedMarts | None:
+    with _read_publication(path) as con:
+        if con is None:
+            return None
+        ((build_id, built_at, scores, scores_hidden, indicators, indicators_hidden),) = run_sql(
+            con, "status_published_marts"
+        )
+    return PublishedMarts(build_id, built_at, scores, scores_hidden, indicators, indicators_hidden)
+
+
+def published_deliveries(home: DatabankHome, month: str) -> tuple[tuple[DeliveryStatus, ...], list[tuple]]:
+    """The deliveries in force and freshness rows as the published copy has them."""
+    with _read_publication(home.publication) as con:
+        if con is None:
+            return (), []
+        deliveries = tuple(
+            DeliveryStatus(
+                provider, month_, delivery_id, status, received_at, rt, rm, qt, qm, None,
+                home.report_dir(provider, month_), None, received_at,
+            )
+            for provider, month_, delivery_id, status, received_at, rt, rm, qt, qm
+            in run_sql(con, "status_published_deliveries")
+        )
+        return deliveries, run_sql(con, "status_published_freshness", {"expected_month": month})
+
+
+# --- databank explain --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BuildRef:
+    build_id: str
+    built_at: dt.datetime  # UTC
+
+
+@dataclass(frozen=True)
+class DeliveryRef:
+    delivery_id: str
+    received_at: dt.datetime  # UTC
+    status: str
+
+
+@dataclass(frozen=True)
+class DeliveryChange:
+    change: Literal["added", "replaced", "removed"]
+    provider: str
+    month: str
+    previous: DeliveryRef | None  # in force at the previous build (None: added)
+    latest: DeliveryRef | None  # in force at the latest build (None: removed)
+
+
+@dataclass(frozen=True)
+class Explanation:
+    builds: int
+    latest: BuildRef | None
+    previous: BuildRef | None
+    organisation: str | None
+    changes: tuple[DeliveryChange, ...] = ()
+    erasures: int = 0
+    key_rotations: int = 0
+    objections: int = 0
+
+    @property
+    def comparable(self) -> bool:
+        return self.previous is not None and self.latest is not None
+
+    def of(self, change: str) -> tuple[DeliveryChange, ...]:
+        return tuple(c for c in self.changes if c.change == change)
+
+    @property
+    def privacy_actions(self) -> int:
+        return self.erasures + self.key_rotations + self.objections
+
+
+def explain_last_build(home: DatabankHome, organisation: str | None = None) -> Explanation:
+    """What differs between the last two builds: the deliveries in force (added, replaced,
+    removed) and the privacy actions recorded in between. Raises WarehouseInUse while a run
+    holds the warehouse: the build records are only there."""
+    with read_warehouse(home.warehouse) as con:
+        if con is None:
+            return Explanation(0, None, None, organisation)
+        rows = run_sql(con, "explain_last_builds")
+        builds = rows[0][2] if rows else 0
+        refs = [BuildRef(build_id, built_at) for build_id, built_at, _ in rows]
+        if len(refs) < 2:
+            return Explanation(builds, refs[0] if refs else None, None, organisation)
+        latest, previous = refs
+        changes = tuple(
+            DeliveryChange(
+                change, provider, month,
+                DeliveryRef(p_id, p_at, p_status) if p_id is not None else None,
+                DeliveryRef(l_id, l_at, l_status) if l_id is not None else None,
+            )
+            for change, provider, month, p_id, p_at, p_status, l_id, l_at, l_status in run_sql(
+                con, "explain_delivery_changes",
+                {"previous_build": previous.build_id, "latest_build": latest.build_id,
+                 "organisation": organisation},
+            )
+        )
+        ((erasures, rotations, objections),) = run_sql(
+            con, "explain_privacy_actions",
+            {"since": previous.built_at, "until": latest.built_at, "organisation": organisation},
+        )
+    return Explanation(
+        builds, latest, previous, organisation, changes, erasures, rotations, objections
+    )
