@@ -157,13 +157,17 @@ def _privacy_command(name: str, action) -> int:  # noqa: ANN001 - (home) -> str
     from pipelines.runner import PipelineFailed
     from pseudonymise.keys import KeyFileError
     from schemas.config import ConfigError
+    from warehouse.connection import writer_lock
     from warehouse.home import resolve_home
 
     home = resolve_home()
     try:
         home.prepare()
         home.config()
-        print(action(home))
+        # The whole command holds the writers' lock: no run slips in between the change and the
+        # rebuild it needs (a running `databank run` is waited for).
+        with writer_lock(home.warehouse, on_wait=lambda note: print(f"... {note}")):
+            print(action(home))
     except KeyFileError as error:
         print(f"databank {name}: {error}", file=sys.stderr)
         return EXIT_CANNOT_RUN
