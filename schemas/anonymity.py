@@ -14,13 +14,13 @@ import datetime as dt
 import html
 import json
 import re
-import tomllib
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
 
-from schemas.config import PRIVACY_FILE, ConfigError, toml_error
+from schemas.config import PRIVACY_FILE, ConfigError
+from schemas.files import read_toml, write_text_files
 
 QUASI_IDENTIFIER_COLUMNS = ("birth_year", "age_at_start", "geslacht", "pc4", "startdatum", "einddatum")
 DEFAULT_QUASI_IDENTIFIERS = ("birth_year", "geslacht", "pc4", "startdatum")
@@ -188,13 +188,7 @@ def load_anonymity_config(config_dir: Path) -> AnonymityConfig:
 def load_privacy_config(path: Path) -> AnonymityConfig:
     """A key left out takes its default; a key or section the file format does not know is an
     error, since a misspelt generalisation silently ignored would store more than intended."""
-    if not path.is_file():
-        raise ConfigError(path, None, "file is missing (a new home gets the defaults from `databank run`)")
-    text = path.read_text(encoding="utf-8")
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise toml_error(path, error) from None
+    text, data = read_toml(path)
     lines = text.splitlines()
 
     def line_of(key: str, section: str | None = None) -> int | None:
@@ -342,12 +336,5 @@ Dit rapport bevat alleen aantallen, nooit de waarden zelf.</p>
 
 
 def write_anonymity_report(report: AnonymityReport, directory: Path) -> list[Path]:
-    directory.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name, content in zip(REPORT_NAMES, (anonymity_json(report), anonymity_html(report)), strict=True):
-        path = directory / name
-        temporary = path.with_name(f".{name}.tmp")
-        temporary.write_text(content, encoding="utf-8")
-        temporary.replace(path)
-        paths.append(path)
-    return paths
+    contents = (anonymity_json(report), anonymity_html(report))
+    return write_text_files(directory, dict(zip(REPORT_NAMES, contents, strict=True)))

@@ -108,13 +108,9 @@ def load_config(config_dir: Path) -> ConsortiumConfig:
 
 
 def _load_consortium(path: Path) -> dict:
-    if not path.is_file():
-        raise ConfigError(path, None, "file is missing (a new home gets the defaults from `databank run`)")
-    text = path.read_text(encoding="utf-8")
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise toml_error(path, error) from None
+    from schemas.files import read_toml
+
+    text, data = read_toml(path)
 
     def line_of(key: str) -> int | None:
         for number, content in enumerate(text.splitlines(), start=1):

@@ -11,7 +11,6 @@ import datetime as dt
 import html
 import json
 import re
-import tomllib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
@@ -19,8 +18,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from schemas.config import QUALITY_FILE, ConfigError, toml_error
+from schemas.config import QUALITY_FILE, ConfigError
 from schemas.delivery import METINGEN, TRAJECTEN
+from schemas.files import read_toml, write_text_files
 from schemas.validation import ValidatedDelivery, month_end
 
 SEVERITIES = ("error", "warning")
@@ -130,13 +130,7 @@ def run_checks(
 
 
 def load_quality_config(path: Path, required: set[str] | None = None) -> QualityConfig:
-    if not path.is_file():
-        raise ConfigError(path, None, "file is missing (a new home gets the defaults from `databank run`)")
-    text = path.read_text(encoding="utf-8")
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise toml_error(path, error) from None
+    text, data = read_toml(path)
 
     def line_of(check_id: str) -> int | None:
         for number, content in enumerate(text.splitlines(), start=1):
@@ -304,12 +298,6 @@ tr.fail td,tr.error td{{background:#fde2e1}}tr.pass td{{background:#e6f4ea}}</st
 
 
 def write_quality_report(report: QualityReport, directory: Path) -> list[Path]:
-    directory.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name, content in (("kwaliteit.json", quality_json(report)), ("kwaliteit.html", quality_html(report))):
-        path = directory / name
-        temporary = path.with_name(f".{name}.tmp")
-        temporary.write_text(content, encoding="utf-8")
-        temporary.replace(path)
-        paths.append(path)
-    return paths
+    return write_text_files(
+        directory, {"kwaliteit.json": quality_json(report), "kwaliteit.html": quality_html(report)}
+    )

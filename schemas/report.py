@@ -10,6 +10,7 @@ import io
 from pathlib import Path
 
 from schemas.faults import Level
+from schemas.files import write_text_files
 from schemas.validation import DeliveryVerdict, Status
 
 STATUS_DUTCH = {
@@ -102,17 +103,11 @@ td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}
 
 def write_report(verdict: DeliveryVerdict, directory: Path) -> list[Path]:
     """Written beside each other and replaced whole on a re-delivery."""
-    directory.mkdir(parents=True, exist_ok=True)
-    outputs = {
-        "rapport.txt": verdict_summary(verdict),
-        "bevindingen.csv": findings_csv(verdict),
-        "rapport.html": findings_html(verdict),
-    }
-    paths = []
-    for name, content in outputs.items():
-        path = directory / name
-        temporary = path.with_name(f".{name}.tmp")
-        temporary.write_text(content, encoding="utf-8")
-        temporary.replace(path)
-        paths.append(path)
-    return paths
+    return write_text_files(
+        directory,
+        {
+            "rapport.txt": verdict_summary(verdict),
+            "bevindingen.csv": findings_csv(verdict),
+            "rapport.html": findings_html(verdict),
+        },
+    )
