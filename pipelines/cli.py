@@ -14,6 +14,11 @@ from pathlib import Path
 EXIT_OK = 0
 EXIT_REJECTED = 1
 EXIT_CANNOT_RUN = 2
+# status and explain only read; the tables they read are added by the next `databank run`.
+OLDER_HOME = (
+    "this home's warehouse was made by an older version of the pipeline and lacks tables this "
+    "command reads; run `databank run` once (it upgrades the warehouse in place), then try again"
+)
 
 
 def _quiet_libraries() -> None:
@@ -394,6 +399,9 @@ def cmd_status(_: argparse.Namespace) -> int:
     except ConfigError as error:
         print(f"databank status: configuration problem: {error}", file=sys.stderr)
         return EXIT_CANNOT_RUN
+    except duckdb.CatalogException:
+        print(f"databank status: {OLDER_HOME}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
     except duckdb.Error as error:
         print(f"databank status: cannot read the warehouse or the published copy: {error}", file=sys.stderr)
         return EXIT_CANNOT_RUN
@@ -477,6 +485,9 @@ def cmd_explain(args: argparse.Namespace) -> int:
         explanation = explain_last_build(resolve_home(), args.organisation)
     except WarehouseInUse as busy:
         print(f"databank explain: {busy}: a run is in progress, try again when it finishes", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    except duckdb.CatalogException:
+        print(f"databank explain: {OLDER_HOME}", file=sys.stderr)
         return EXIT_CANNOT_RUN
     except duckdb.Error as error:
         print(f"databank explain: cannot read the warehouse: {error}", file=sys.stderr)

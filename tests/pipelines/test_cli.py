@@ -91,3 +91,24 @@ def test_console_script_runs_without_traceback(home: DatabankHome) -> None:
     )
     assert result.returncode == 2
     assert "does not exist" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_status_on_a_warehouse_from_an_older_version_says_how_to_upgrade(
+    home: DatabankHome, write_delivery: DeliveryWriter, capsys: pytest.CaptureFixture
+) -> None:
+    import duckdb
+
+    from pipelines.runner import run_pipeline
+
+    write_delivery(home.landing, "de-boog", "2025-03", [trajectory(1)])
+    run_pipeline(home)
+    con = duckdb.connect(str(home.warehouse))
+    con.execute("DROP TABLE staging.builds").fetchall()  # as a warehouse made before builds existed
+    con.close()
+    home.publication.unlink()
+    capsys.readouterr()
+    assert main(["status"]) == 2
+    err = capsys.readouterr().err
+    assert "older version" in err and "databank run" in err and "Traceback" not in err
+    assert main(["run"]) == 0  # the run upgrades the warehouse in place
+    assert main(["status"]) == 0
