@@ -100,6 +100,7 @@ def test_canaries_appear_nowhere_under_home_but_landing(
     assert main(["extract", "--scope", "canary-onderzoek", "--out", str(home.root / "extracts" / "canary")]) == 0
     assert main(["rotate-key"]) == 0
     assert main(["forget", "--provider", "de-boog", "--clientnummer", "CLNR-KANARIE-78"]) == 0
+    assert main(["status"]) == 0 and main(["explain"]) == 0  # their terminal output is searched too
     printed = capsys.readouterr()
 
     files = [p for p in home.root.rglob("*") if p.is_file() and home.landing not in p.parents]
