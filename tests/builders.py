@@ -118,3 +118,26 @@ def make_home(root: Path, k: int = 10, with_key: bool = True, retention: str = "
     if with_key:
         generate_key_file(home.key_file)
     return home
+
+
+def string_cells(database: Path) -> list[str]:
+    """Every distinct string value of every table of a DuckDB file: storage is compressed, so
+    searches for values that must not be stored query the file rather than grep its bytes."""
+    import duckdb
+
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        columns = con.execute(
+            "SELECT table_schema, table_name, column_name FROM information_schema.columns "
+            "WHERE data_type = 'VARCHAR'"
+        ).fetchall()
+        values: list[str] = []
+        for schema, table, column in columns:
+            values += [
+                row[0]
+                for row in con.execute(f'SELECT DISTINCT "{column}" FROM "{schema}"."{table}"').fetchall()
+                if row[0] is not None
+            ]
+        return values
+    finally:
+        con.close()

@@ -14,7 +14,7 @@ import pytest
 
 from pipelines.cli import main
 from pipelines.runner import run_pipeline
-from tests.builders import DeliveryWriter, measurement, trajectory
+from tests.builders import DeliveryWriter, measurement, string_cells, trajectory
 from warehouse.home import DatabankHome
 
 TODAY = dt.date(2026, 11, 25)
@@ -67,25 +67,6 @@ def canary_deliveries(home: DatabankHome, write_delivery: DeliveryWriter) -> Pat
     rejected = [trajectory(0, **{**CANARY_IDENTIFIERS, "bsn": BAD_BSN}) for _ in range(3)]
     write_delivery(home.landing, "horizon-jeugd", "2025-03", rejected, [])
     return folder
-
-
-def string_cells(database: Path) -> list[str]:
-    con = duckdb.connect(str(database), read_only=True)
-    try:
-        columns = con.execute(
-            "SELECT table_schema, table_name, column_name FROM information_schema.columns "
-            "WHERE data_type = 'VARCHAR'"
-        ).fetchall()
-        values: list[str] = []
-        for schema, table, column in columns:
-            values += [
-                row[0]
-                for row in con.execute(f'SELECT DISTINCT "{column}" FROM "{schema}"."{table}"').fetchall()
-                if row[0] is not None
-            ]
-        return values
-    finally:
-        con.close()
 
 
 def test_canaries_appear_nowhere_under_home_but_landing(

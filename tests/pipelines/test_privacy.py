@@ -14,27 +14,11 @@ from pipelines.cli import main
 from pipelines.runner import run_pipeline
 from pseudonymise.keys import load_key_ring
 from pseudonymise.pseudonyms import Pseudonymiser
-from tests.builders import DeliveryWriter, measurement, trajectory
+from tests.builders import DeliveryWriter, measurement, string_cells, trajectory
 from warehouse.home import DatabankHome
 
 TODAY = dt.date(2026, 11, 25)
 BSN = "725763863"
-
-
-def every_string(database: Path) -> set[str]:
-    """All string values of every table of a DuckDB file."""
-    con = duckdb.connect(str(database), read_only=True)
-    try:
-        columns = con.execute(
-            "SELECT table_schema, table_name, column_name FROM information_schema.columns "
-            "WHERE data_type = 'VARCHAR'"
-        ).fetchall()
-        found: set[str] = set()
-        for schema, table, column in columns:
-            found |= {r[0] for r in con.execute(f'SELECT "{column}" FROM "{schema}"."{table}"').fetchall() if r[0]}
-        return found
-    finally:
-        con.close()
 
 
 def rows(database: Path, sql: str) -> list[tuple]:
@@ -73,7 +57,7 @@ def test_late_objection_removes_earlier_months_and_keeps_them_out(
     write_delivery(home.landing, "de-boog", "2025-04", [ended(1, bsn=BSN, bezwaar="ja"), ended(2), ended(3)])
     run_pipeline(home, today=TODAY)
     client_1 = pseudonyms_of_client_1(home)
-    assert not client_1 & every_string(home.warehouse) - {
+    assert not client_1 & set(string_cells(home.warehouse)) - {
         v for (v,) in rows(home.warehouse, "SELECT client_id FROM privacy.objections UNION SELECT local_client_id FROM privacy.objections")
     }
     assert rows(home.warehouse, "SELECT count(*) FROM core.trajectories") == [(2,)]
@@ -81,7 +65,7 @@ def test_late_objection_removes_earlier_months_and_keeps_them_out(
     two_clients(home, write_delivery, "2025-03", team="Gecorrigeerd")
     run_pipeline(home, today=TODAY)
     assert rows(home.warehouse, "SELECT count(*) FROM staging.trajectories WHERE team = 'Gecorrigeerd'") == [(0,)]
-    assert not client_1 & every_string(home.publication)
+    assert not client_1 & set(string_cells(home.publication))
 
 
 @pytest.mark.parametrize("by", ["clientnummer", "bsn"])
@@ -93,15 +77,15 @@ def test_forget_removes_the_client_everywhere_and_the_marts_follow(
     run_pipeline(home, today=TODAY)
     before = rows(home.publication, "SELECT n_ended FROM mart.trajectory_indicators WHERE level = 'consortium' AND period = 'all'")
     client_1 = pseudonyms_of_client_1(home)
-    assert client_1 <= every_string(home.warehouse)
+    assert client_1 <= set(string_cells(home.warehouse))
 
     value = "C00001" if by == "clientnummer" else BSN
     assert main(["forget", "--provider", "de-boog", f"--{by}", value]) == 0
     out = capsys.readouterr().out
     assert value not in out and "one client" in out
 
-    assert not client_1 & every_string(home.warehouse)
-    assert not client_1 & every_string(home.publication)
+    assert not client_1 & set(string_cells(home.warehouse))
+    assert not client_1 & set(string_cells(home.publication))
     after = rows(home.publication, "SELECT n_ended FROM mart.trajectory_indicators WHERE level = 'consortium' AND period = 'all'")
     assert before == [(3,)] and after == [(2,)]
     audit = rows(home.warehouse, "SELECT * FROM privacy.erasures")
@@ -163,7 +147,7 @@ def test_extract_pseudonyms_differ_between_scopes_and_are_stable_within_one(
     assert a1["client_id"].tolist() == a2["client_id"].tolist()
     assert not set(a1["client_id"]) & set(b["client_id"])
     assert not set(a1["trajectory_id"]) & set(b["trajectory_id"])
-    warehouse_ids = every_string(home.warehouse)
+    warehouse_ids = set(string_cells(home.warehouse))
     assert not (set(a1["client_id"]) | set(a1["trajectory_id"])) & warehouse_ids
     measurements = pd.read_parquet(tmp_path / "a1" / "measurements.parquet")
     assert set(measurements["trajectory_id"]) <= set(a1["trajectory_id"])  # joinable within a scope

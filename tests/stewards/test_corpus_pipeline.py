@@ -10,11 +10,10 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from pipelines.runner import RunSummary, run_pipeline
-from tests.builders import make_home
+from tests.builders import make_home, string_cells
 from tests.stewards.corpus import CASES, REJECTED, Case, leaks, marks_for, place, verify_report
 from warehouse.home import DatabankHome
 
@@ -99,26 +98,6 @@ def test_every_delivery_is_accounted_for(corpus_run: CorpusRun) -> None:
     assert sorted(seen) == sorted(c.pipeline_key for c in SHARED)
 
 
-def _string_cells(database: Path) -> list[str]:
-    con = duckdb.connect(str(database), read_only=True)
-    try:
-        columns = con.execute(
-            "SELECT table_schema, table_name, column_name FROM information_schema.columns "
-            "WHERE data_type = 'VARCHAR'"
-        ).fetchall()
-        cells: list[str] = []
-        for schema, table, column in columns:
-            cells += [
-                row[0] for row in con.execute(
-                    f'SELECT DISTINCT "{column}" FROM "{schema}"."{table}"'
-                ).fetchall()
-                if row[0] is not None
-            ]
-        return cells
-    finally:
-        con.close()
-
-
 def test_no_identifier_anywhere_the_run_wrote(corpus_run: CorpusRun) -> None:
     """Beyond the reports: the warehouse, the published copy and Dagster's storage."""
     home = corpus_run.home
@@ -130,7 +109,7 @@ def test_no_identifier_anywhere_the_run_wrote(corpus_run: CorpusRun) -> None:
         text = path.read_bytes().decode("utf-8", errors="replace")
         hits += [f"{path.relative_to(home.root)}: {hit}" for hit in leaks(text, probe) if hit != "Traceback"]
     for database in (home.warehouse, home.publication):
-        cells = _string_cells(database)
+        cells = string_cells(database)
         assert cells
         hits += [f"{database.name}: {hit}" for cell in cells for hit in leaks(cell, probe)]
     assert hits == []
