@@ -109,6 +109,22 @@ def cmd_check(args: argparse.Namespace) -> int:
     return EXIT_OK if validated.verdict.accepted else EXIT_REJECTED
 
 
+def _stopped(command: str, error: Exception, failed: str) -> int:
+    """The message and exit status for a problem a person can cause or must know about: a key,
+    the configuration, a bad argument, or the pipeline itself (`failed` names what failed)."""
+    from pipelines.runner import PipelineFailed
+    from schemas.config import ConfigError
+
+    if isinstance(error, ConfigError):
+        print(f"databank {command}: configuration problem: {error}", file=sys.stderr)
+    elif isinstance(error, PipelineFailed):
+        print(f"databank {command}: {failed}: {error}", file=sys.stderr)
+        return EXIT_REJECTED
+    else:  # KeyFileError or ValueError: their messages say what to do
+        print(f"databank {command}: {error}", file=sys.stderr)
+    return EXIT_CANNOT_RUN
+
+
 def _run(home) -> int:  # noqa: ANN001
     from pipelines.runner import PipelineFailed, run_pipeline
     from pseudonymise.keys import KeyFileError
@@ -116,15 +132,8 @@ def _run(home) -> int:  # noqa: ANN001
 
     try:
         summary = run_pipeline(home, progress=lambda line: print(f"... {line}"))
-    except KeyFileError as error:
-        print(f"databank run: {error}", file=sys.stderr)
-        return EXIT_CANNOT_RUN
-    except ConfigError as error:
-        print(f"databank run: configuration problem: {error}", file=sys.stderr)
-        return EXIT_CANNOT_RUN
-    except PipelineFailed as error:
-        print(f"databank run: the pipeline failed: {error}", file=sys.stderr)
-        return EXIT_REJECTED
+    except (KeyFileError, ConfigError, PipelineFailed) as error:
+        return _stopped("run", error, "the pipeline failed")
     print("Deliveries:")
     print("\n".join(summary.lines(home)))
     print(
@@ -173,18 +182,8 @@ def _privacy_command(name: str, action) -> int:  # noqa: ANN001 - (home) -> str
         # rebuild it needs (a running `databank run` is waited for).
         with writer_lock(home.warehouse, on_wait=lambda note: print(f"... {note}")):
             print(action(home))
-    except KeyFileError as error:
-        print(f"databank {name}: {error}", file=sys.stderr)
-        return EXIT_CANNOT_RUN
-    except ConfigError as error:
-        print(f"databank {name}: configuration problem: {error}", file=sys.stderr)
-        return EXIT_CANNOT_RUN
-    except PipelineFailed as error:
-        print(f"databank {name}: rebuilding failed: {error}", file=sys.stderr)
-        return EXIT_REJECTED
-    except ValueError as error:
-        print(f"databank {name}: {error}", file=sys.stderr)
-        return EXIT_CANNOT_RUN
+    except (KeyFileError, ConfigError, PipelineFailed, ValueError) as error:
+        return _stopped(name, error, "rebuilding failed")
     return EXIT_OK
 
 
