@@ -1,23 +1,24 @@
 -- Every row of a client who objects, in every month their provider delivered, leaves staging
 -- (and so core and the marts): an objection in a later delivery reaches back. Run after every
--- staging, so a re-delivered older month cannot bring them back.
+-- staging of the provider, so a re-delivered older month cannot bring them back. Objections are
+-- per provider, so only that provider's rows are looked at.
+CREATE OR REPLACE TEMP TABLE provider_objections AS
+SELECT client_id, local_client_id FROM privacy.objections WHERE provider = $provider;
 CREATE OR REPLACE TEMP TABLE objected_trajectories AS
-SELECT DISTINCT t.provider, t.trajectory_id
+SELECT DISTINCT t.trajectory_id
 FROM staging.trajectories AS t
-JOIN privacy.objections AS o
-    ON o.provider = t.provider
-    AND (o.local_client_id = t.local_client_id OR (o.client_id IS NOT NULL AND o.client_id = t.client_id));
+JOIN provider_objections AS o
+    ON o.local_client_id = t.local_client_id OR (o.client_id IS NOT NULL AND o.client_id = t.client_id)
+WHERE t.provider = $provider;
 DELETE FROM staging.trajectories AS t
-WHERE EXISTS (SELECT 1 FROM objected_trajectories AS x
-              WHERE x.provider = t.provider AND x.trajectory_id = t.trajectory_id);
+WHERE t.provider = $provider AND t.trajectory_id IN (SELECT trajectory_id FROM objected_trajectories);
 DELETE FROM staging.measurements AS m
-WHERE EXISTS (SELECT 1 FROM objected_trajectories AS x
-              WHERE x.provider = m.provider AND x.trajectory_id = m.trajectory_id)
-   OR EXISTS (SELECT 1 FROM privacy.objections AS o
-              WHERE o.provider = m.provider AND o.local_client_id = m.local_client_id);
+WHERE m.provider = $provider
+  AND (m.trajectory_id IN (SELECT trajectory_id FROM objected_trajectories)
+       OR m.local_client_id IN (SELECT local_client_id FROM provider_objections));
 DELETE FROM staging.quarantine AS q
-WHERE EXISTS (SELECT 1 FROM objected_trajectories AS x
-              WHERE x.provider = q.provider AND x.trajectory_id = q.trajectory_id)
-   OR EXISTS (SELECT 1 FROM privacy.objections AS o
-              WHERE o.provider = q.provider AND o.local_client_id = q.local_client_id);
+WHERE q.provider = $provider
+  AND (q.trajectory_id IN (SELECT trajectory_id FROM objected_trajectories)
+       OR q.local_client_id IN (SELECT local_client_id FROM provider_objections));
 DROP TABLE objected_trajectories;
+DROP TABLE provider_objections;
