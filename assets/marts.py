@@ -11,7 +11,7 @@ from schemas.anonymity import load_anonymity_config, write_anonymity_report
 from schemas.config import config_fingerprint
 from schemas.quality import write_quality_report
 from warehouse.anonymity import warehouse_anonymity
-from warehouse.builds import build_inputs, is_up_to_date, last_build
+from warehouse.builds import build_inputs, is_up_to_date, last_build, record_validation
 from warehouse.connection import open_warehouse
 from warehouse.crash import crash_point
 from warehouse.marts import build_marts, mart_counts
@@ -103,6 +103,9 @@ def warehouse_quality(home: HomeResource) -> dg.MaterializeResult:
     with open_warehouse(databank.warehouse) as con:
         report = validate_warehouse(con, config.k, databank.quality_config())
         anonymity = warehouse_anonymity(con, load_anonymity_config(databank.config_dir))
+        latest = last_build(con)
+        if latest is not None:
+            record_validation(con, latest[0], passed=not report.failed("error"))
     crash_point("quality:validated")
     paths = write_quality_report(report, databank.databank_reports)
     write_anonymity_report(anonymity, databank.databank_reports)

@@ -10,15 +10,9 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-import dagster as dg
-from dagster._core.storage.tags import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-)
-
-from assets.deliveries import WAREHOUSE_WRITE_TAGS
-from assets.partitions import delivery_partition_key, provider_partitions
 from pseudonymise.keys import load_key_ring
 from pseudonymise.landing import (
     LandingDelivery,
@@ -32,11 +26,16 @@ from schemas.check import folder_faults, rejected
 from schemas.config import ConsortiumConfig, config_fingerprint
 from schemas.faults import Fault
 from schemas.report import write_report
+from warehouse.builds import build_inputs, is_up_to_date, last_build, passed_validation_unchanged
 from warehouse.connection import open_warehouse, writer_lock
 from warehouse.crash import crash_point
 from warehouse.home import DatabankHome
 from warehouse.load import needs_processing
+from warehouse.publish import published_build_id
 from warehouse.sql import execute, run_sql
+
+if TYPE_CHECKING:  # Dagster is imported only when there is work for it (see _publication_current)
+    import dagster as dg
 
 # The run's own events go to Dagster's event log; the terminal gets our summary only.
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
@@ -59,6 +58,7 @@ class RunSummary:
     unchanged: int = 0
     still_being_written: list[tuple[str, str]] = field(default_factory=list)
     mart_rows: dict[str, int] = field(default_factory=dict)
+    up_to_date: bool = False  # nothing new: no Dagster run, the published copy stands
 
     def lines(self, home: DatabankHome) -> list[str]:
         out = []
@@ -70,12 +70,16 @@ class RunSummary:
             out.append(f"  {provider} {month}: files still being written, left for the next run")
         if self.unchanged:
             out.append(f"  {self.unchanged} deliveries unchanged since they were processed")
+        if self.up_to_date:
+            out.append("  nothing new since the last build: the published copy is current")
         if not out:
             out.append("  no deliveries in landing/")
         return out
 
 
 def _instance(home: DatabankHome) -> dg.DagsterInstance:
+    import dagster as dg
+
     os.environ["DAGSTER_HOME"] = str(home.dagster_home)
     return dg.DagsterInstance.get()
 
@@ -83,10 +87,42 @@ def _instance(home: DatabankHome) -> dg.DagsterInstance:
 IN_PROCESS_TAG = {"databank/launched_by": "databank-cli"}
 
 
+def _runs_marker(home: DatabankHome) -> Path:
+    """Present while this command has in-process Dagster runs going: if a killed command left it,
+    the next one must go through Dagster to mark those runs failed."""
+    return home.dagster_home / "in-process-runs"
+
+
+def _publication_current(home: DatabankHome, config_hash: str) -> bool:
+    """Nothing to do: no delivery waits, the last build is of exactly the current inputs, core and
+    marts are what passed the warehouse guard, the analysts' copy holds that build, and no killed
+    command left runs to close. Checked without
+    importing Dagster, so a nightly with nothing new costs a second, not a Dagster run."""
+    if _runs_marker(home).exists():
+        return False
+    with open_warehouse(home.warehouse) as con:
+        latest = last_build(con)
+        if latest is None or not is_up_to_date(con, build_inputs(con, config_hash)):
+            return False
+        if not passed_validation_unchanged(con, latest[0]):
+            return False
+    return published_build_id(home.publication) == latest[0]
+
+
+def _mart_sizes(home: DatabankHome) -> dict[str, int]:
+    with open_warehouse(home.warehouse) as con:
+        return {
+            table: execute(con, f"SELECT count(*) FROM mart.{table}")[0][0]
+            for table in ("outcome_scores", "trajectory_indicators")
+        }
+
+
 def _close_abandoned_runs(instance: dg.DagsterInstance) -> None:
     """An in-process run only ever runs inside a `databank` command holding the writer lock.
     Holding it now, any such run still marked as started was killed: mark it failed, so the UI
     and the daemon's queue do not wait for it."""
+    import dagster as dg
+
     abandoned = instance.get_runs(
         filters=dg.RunsFilter(
             statuses=[dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING],
@@ -134,8 +170,6 @@ def _run_locked(
     config_hash = config_fingerprint(home.config_dir)
     summary = RunSummary()
     crash_point("run:start")
-    instance = _instance(home)
-    _close_abandoned_runs(instance)
 
     partitionable: list[LandingDelivery] = []
     for delivery in scan_landing(home.landing):
@@ -177,6 +211,22 @@ def _run_locked(
                     )
     crash_point("run:scanned")
 
+    if not pending and _publication_current(home, config_hash):
+        summary.up_to_date = True
+        summary.mart_rows = _mart_sizes(home)
+        return summary
+
+    from dagster._core.storage.tags import (
+        ASSET_PARTITION_RANGE_END_TAG,
+        ASSET_PARTITION_RANGE_START_TAG,
+    )
+
+    from assets.deliveries import WAREHOUSE_WRITE_TAGS
+    from assets.partitions import delivery_partition_key, provider_partitions
+
+    instance = _instance(home)
+    _close_abandoned_runs(instance)
+    _runs_marker(home).touch()
     definitions = build_definitions(home)
     known = set(instance.get_dynamic_partitions(provider_partitions.name))
     new_providers = sorted({d.provider for d, _ in pending} - known)
@@ -221,6 +271,7 @@ def rebuild_and_publish(
     definitions: dg.Definitions | None = None,
 ) -> dict[str, int]:
     """The rebuild job in-process (also after an erasure or a key rotation); returns mart sizes."""
+    from assets.deliveries import WAREHOUSE_WRITE_TAGS
     from pipelines.definitions import build_definitions
 
     instance = instance or _instance(home)
@@ -228,14 +279,12 @@ def rebuild_and_publish(
     rebuild = definitions.resolve_job_def("rebuild_and_publish")
     with writer_lock(home.warehouse):
         _close_abandoned_runs(instance)
+        _runs_marker(home).touch()
         result = rebuild.execute_in_process(
             run_config=QUIET_LOGS, instance=instance, tags={**WAREHOUSE_WRITE_TAGS, **IN_PROCESS_TAG},
             raise_on_error=False,
         )
+        _runs_marker(home).unlink(missing_ok=True)  # every run of this command has ended
     _check_result(result, "rebuilding and publishing")
     crash_point("run:rebuilt")
-    with open_warehouse(home.warehouse) as con:
-        return {
-            table: execute(con, f"SELECT count(*) FROM mart.{table}")[0][0]
-            for table in ("outcome_scores", "trajectory_indicators")
-        }
+    return _mart_sizes(home)

@@ -54,3 +54,23 @@ def record_build(con: duckdb.DuckDBPyConnection, inputs: BuildInputs) -> str:
         [build_id, dt.datetime.now(dt.UTC).replace(tzinfo=None), inputs.fingerprint, inputs.delivery_ids],
     )
     return build_id
+
+
+def warehouse_digest(con: duckdb.DuckDBPyConnection) -> str:
+    return run_sql(con, "select_warehouse_digest")[0][0]
+
+
+def record_validation(con: duckdb.DuckDBPyConnection, build_id: str, passed: bool) -> None:
+    """Kept with a digest of core and marts, so a later run can tell they have not changed since."""
+    execute(
+        con,
+        "INSERT INTO staging.validations VALUES (?, ?, ?, ?)",
+        [build_id, dt.datetime.now(dt.UTC).replace(tzinfo=None), warehouse_digest(con), passed],
+    )
+
+
+def passed_validation_unchanged(con: duckdb.DuckDBPyConnection, build_id: str) -> bool:
+    """The build passed the warehouse guard and core and marts are still what it read: running
+    the guard again could only say the same (a changed file, e.g. edited by hand, is checked)."""
+    rows = run_sql(con, "select_last_validation", {"build_id": build_id})
+    return bool(rows) and rows[0][0] and rows[0][1] == warehouse_digest(con)

@@ -193,6 +193,34 @@ def test_run_error_level_quality_failure_blocks_publication(
     assert codes["warehouse_codes_conform"] == "fail"
 
 
+def dagster_runs(home: DatabankHome) -> int:
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(str(home.dagster_home)) as instance:
+        return instance.get_runs_count()
+
+
+def test_run_with_nothing_new_starts_no_dagster_run_until_something_changes(
+    home: DatabankHome, write_delivery: DeliveryWriter
+) -> None:
+    ended = dict(einddatum="20-03-2025", reden_einde="1")
+    write_delivery(home.landing, "de-boog", "2025-03", [trajectory(1, **ended), trajectory(2)])
+    first = run_pipeline(home, today=TODAY)
+    runs = dagster_runs(home)
+    assert runs == 2  # one ingest run, one rebuild run
+    again = run_pipeline(home, today=TODAY)
+    assert again.up_to_date and again.mart_rows == first.mart_rows
+    assert first.mart_rows["trajectory_indicators"] > 0
+    assert dagster_runs(home) == runs
+    # A command killed during a Dagster run leaves its marker: the next one goes through Dagster
+    # (which marks the killed run failed) even with nothing new.
+    (home.dagster_home / "in-process-runs").touch()
+    assert not run_pipeline(home, today=TODAY).up_to_date
+    assert dagster_runs(home) == runs + 1
+    assert not (home.dagster_home / "in-process-runs").exists()
+    assert run_pipeline(home, today=TODAY).up_to_date
+
+
 def test_run_with_nothing_new_leaves_marts_and_publication_untouched(
     home: DatabankHome, write_delivery: DeliveryWriter
 ) -> None:

@@ -173,3 +173,12 @@ CREATE TABLE IF NOT EXISTS staging.builds (
     fingerprint   VARCHAR NOT NULL,   -- of the deliveries in force, objections, erasures, keys, config
     delivery_ids  VARCHAR[] NOT NULL  -- the deliveries in force at this build
 );
+
+-- The warehouse guard's verdicts, each with a digest of the core and marts it read: a run with
+-- nothing new may leave the guard out only while they are exactly what last passed it.
+CREATE TABLE IF NOT EXISTS staging.validations (
+    build_id      VARCHAR NOT NULL,
+    validated_at  TIMESTAMP NOT NULL,
+    digest        VARCHAR NOT NULL,
+    passed        BOOLEAN NOT NULL
+);
