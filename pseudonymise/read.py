@@ -115,11 +115,6 @@ def normalise_header(name: str) -> str:
     return canonical_header(name)
 
 
-def _clean(value: str) -> str | None:
-    value = value.strip()
-    return value or None
-
-
 def _too_many(table: str, what: str) -> DeliveryRejected:
     return DeliveryRejected([Fault("FILE_TOO_LARGE", table=table, detail=what)])
 
@@ -139,7 +134,8 @@ def read_csv_table(path: Path, table: str) -> RawTable:
         for record in reader:
             start = previous_end + 1
             previous_end = reader.line_num
-            if not any(cell.strip() for cell in record):
+            cells = [cell.strip() or None for cell in record]  # trimmed; empty is absent
+            if not any(cells):
                 continue  # blank lines and trailing empty rows
             if header is None:
                 if len(record) > MAX_COLUMNS:
@@ -148,10 +144,10 @@ def read_csv_table(path: Path, table: str) -> RawTable:
                 continue
             if len(rows) >= MAX_ROWS:
                 raise _too_many(table, f"meer dan {MAX_ROWS} regels")
-            if len(record) != len(header):
+            if len(cells) != len(header):
                 ragged.append(start)
-                record = (record + [""] * len(header))[: len(header)]
-            rows.append([_clean(cell) for cell in record])
+                cells = (cells + [None] * len(header))[: len(header)]
+            rows.append(cells)
             lines.append(start)
     except csv.Error:
         raise DeliveryRejected(

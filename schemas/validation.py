@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
@@ -216,12 +218,16 @@ def _row_faults_from_pandera(
         return []
     except SchemaErrors as errors:
         cases = errors.failure_cases[["column", "check", "index"]].copy()
+    cases = cases[cases["index"].notna()]  # a schema-level failure (e.g. dtype): the typed intake rules it out
+    # A table-wide check reports a failing row once per column; its fault names its own column.
+    named = cases["check"].astype(str).str.contains(":", regex=False)
+    cases = cases[~(named & cases.duplicated(["check", "index"]))]
+    positions = frame.index.get_indexer(cases["index"].astype("int64"))
+    row_numbers = frame["row_number"].to_numpy()[positions]
     faults: list[Fault] = []
-    for column, check, index in cases.itertuples(index=False):
-        if index is None or pd.isna(index):
-            continue  # a schema-level failure (e.g. dtype); the typed intake rules it out
-        row_index = int(index)
-        row = int(frame.at[row_index, "row_number"])
+    for column, check, position, row in zip(
+        cases["column"], cases["check"], positions, row_numbers.tolist(), strict=True
+    ):
         if check == "not_nullable":
             faults.append(Fault("ROW_REQUIRED_EMPTY", table=table, row=row, column=str(column)))
             continue
@@ -229,14 +235,15 @@ def _row_faults_from_pandera(
         value = None
         detail = _ALLOWED.get(fault_column)
         if code in ("ROW_CODE_UNKNOWN", "ROW_SATISFACTION_OUT_OF_RANGE"):
-            value = _display(frame.at[row_index, fault_column])
+            value = _display(frame[fault_column].iat[position])
         elif code == "ROW_AGE_OUT_OF_RANGE":
-            detail = _display(frame.at[row_index, "age_at_start"])  # derived, not the birth date
+            detail = _display(frame["age_at_start"].iat[position])  # derived, not the birth date
         elif code == "ROW_INSTRUMENT_UNKNOWN":
-            value = f"{frame.at[row_index, 'instrument']} {frame.at[row_index, 'schaal']}"
+            value = f"{frame['instrument'].iat[position]} {frame['schaal'].iat[position]}"
         elif code == "ROW_SCORE_OUT_OF_RANGE":
-            value = _display(frame.at[row_index, "score"])
-            entry = config.registry.get(frame.at[row_index, "instrument"], frame.at[row_index, "schaal"])
+            instrument, schaal = frame["instrument"].iat[position], frame["schaal"].iat[position]
+            value = _display(frame["score"].iat[position])
+            entry = config.registry.get(instrument, schaal)
             detail = f"{_display(entry.min)} t/m {_display(entry.max)}" if entry else None
         faults.append(Fault(code, table=table, row=row, column=fault_column, value=value, detail=detail))
     return faults
@@ -248,26 +255,35 @@ def _display(value: object) -> str:
     return str(value)
 
 
+def _map_distinct(values: pd.Series, convert: Callable[[str], str]) -> pd.Series:
+    """`convert` applied once per distinct value (a code column has a handful), absent stays
+    absent."""
+    codes, uniques = pd.factorize(values)
+    converted = np.array([convert(u) if isinstance(u, str) else u for u in uniques] + [None], dtype=object)
+    return pd.Series(converted[codes], index=values.index, dtype=object)
+
+
 def _normalise_codes(frame: pd.DataFrame, config: ConsortiumConfig) -> pd.DataFrame:
     """Codes are matched without regard to case, then stored in the spec's spelling."""
     frame = frame.copy()
     if "geslacht" in frame:
-        frame["geslacht"] = frame["geslacht"].map(lambda v: v.upper() if isinstance(v, str) else v)
-        frame["hulpvorm"] = frame["hulpvorm"].map(lambda v: v.lower() if isinstance(v, str) else v)
+        frame["geslacht"] = _map_distinct(frame["geslacht"], str.upper)
+        frame["hulpvorm"] = _map_distinct(frame["hulpvorm"], str.lower)
         spelling = {code.lower(): code for code in config.interventions}
-        frame["interventie"] = frame["interventie"].map(
-            lambda v: spelling.get(v.lower(), v) if isinstance(v, str) else v
-        )
+        frame["interventie"] = _map_distinct(frame["interventie"], lambda v: spelling.get(v.lower(), v))
     else:
         for column in ("informant", "meetmoment"):
-            frame[column] = frame[column].map(lambda v: v.lower() if isinstance(v, str) else v)
+            frame[column] = _map_distinct(frame[column], str.lower)
         spelling = {(i.instrument.lower(), i.schaal.lower()): i for i in config.registry.instruments}
-        known = [
-            spelling.get((a.lower(), b.lower())) if isinstance(a, str) and isinstance(b, str) else None
-            for a, b in zip(frame["instrument"], frame["schaal"], strict=True)
-        ]
-        frame["instrument"] = [k.instrument if k else a for k, a in zip(known, frame["instrument"], strict=True)]
-        frame["schaal"] = [k.schaal if k else b for k, b in zip(known, frame["schaal"], strict=True)]
+        pairs = frame[["instrument", "schaal"]].drop_duplicates()
+        known = {
+            (a, b): spelling.get((a.lower(), b.lower()))
+            for a, b in zip(pairs["instrument"], pairs["schaal"], strict=True)
+            if isinstance(a, str) and isinstance(b, str)
+        }
+        entries = [known.get((a, b)) for a, b in zip(frame["instrument"], frame["schaal"], strict=True)]
+        frame["instrument"] = [k.instrument if k else a for k, a in zip(entries, frame["instrument"], strict=True)]
+        frame["schaal"] = [k.schaal if k else b for k, b in zip(entries, frame["schaal"], strict=True)]
     return frame
 
 
@@ -324,10 +340,12 @@ def validate_delivery(delivery: PseudonymisedDelivery, config: ConsortiumConfig)
             share = f"{quarantined[table]} van {considered[table]} ({quarantined[table] / considered[table]:.0%})"
             faults.append(Fault("FILE_TOO_MANY_FAULTS", table=table, detail=share))
 
-    pseudonyms_of_row = {
-        table: dict(zip(frame["row_number"], zip(frame["trajectory_id"], frame["local_client_id"], strict=True), strict=True))
-        for table, frame in ((TRAJECTEN, trajectories), (METINGEN, measurements))
-    }
+    pseudonyms_of_row = {}
+    for table, frame in ((TRAJECTEN, trajectories), (METINGEN, measurements)):
+        bad = frame[frame["row_number"].isin(bad_rows[table])]
+        pseudonyms_of_row[table] = dict(
+            zip(bad["row_number"], zip(bad["trajectory_id"], bad["local_client_id"], strict=True), strict=True)
+        )
     quarantine = pd.DataFrame(
         [
             (f.table, f.row, f.column, f.code, *pseudonyms_of_row[f.table].get(f.row, (None, None)))

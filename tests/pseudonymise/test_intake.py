@@ -192,6 +192,27 @@ def test_normalise_bsn_applies_the_elfproef() -> None:
     assert normalise_bsn(eight) is None
 
 
+def test_normalise_bsn_agrees_with_python_stdnum_on_every_kind_of_digit_string() -> None:
+    """The elfproef is written out for speed; python-stdnum is the reference it must match."""
+    import random
+
+    rng = random.Random(11)
+    candidates = [f"{rng.randrange(10**9):09d}" for _ in range(20_000)]
+    candidates += [f"{n:09d}" for n in range(0, 2_000)]  # leading zeros, the all-zero number
+    candidates += [valid for prefix in ("1", "23", "9") for valid in valid_bsns(prefix, 50)]
+    for digits in candidates:
+        expected = digits if stdnum_bsn.is_valid(digits) else None
+        assert normalise_bsn(digits) == expected, digits
+        if digits.startswith("0"):
+            assert normalise_bsn(digits[1:]) == expected, digits  # eight digits, padded
+    assert sum(normalise_bsn(d) is not None for d in candidates) > 1_000  # both outcomes occur
+
+
+@pytest.mark.parametrize("text", ["1234-5678", "١٢٣٤٥٦٧٨٢", "²34567890"])
+def test_normalise_bsn_accepts_only_ascii_digits_and_the_separators_space_and_dot(text: str) -> None:
+    assert normalise_bsn(text) is None
+
+
 @pytest.mark.parametrize("text", ["1234567", "1234567890", "12345678a", "abcdefghi", ""])
 def test_normalise_bsn_rejects_wrong_lengths_and_letters(text: str) -> None:
     assert normalise_bsn(text) is None
