@@ -1,14 +1,13 @@
 """`databank run` and `databank demo`: the same Dagster graph the daemon runs, executed in this
-process against the home's Dagster instance. Pending deliveries of one provider are one run over
-a partition range, so a first load of years of months is a handful of runs."""
+process against the home's Dagster instance. Pending deliveries are read in runs over partition
+ranges, so a first load of years of months is one run, and so is a nightly."""
 
 from __future__ import annotations
 
 import datetime as dt
 import os
 import time
-from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -147,6 +146,24 @@ def _check_result(result: dg.ExecuteInProcessResult, what: str) -> None:
     )
 
 
+def contiguous_blocks(ordered: Sequence[str], wanted: set[str]) -> list[list[str]]:
+    """The wanted partition keys as maximal runs of consecutive keys in Dagster's order (month,
+    then provider): each is one Dagster run over a partition range that holds only wanted keys,
+    so lineage records exactly the deliveries read, while a first load (every provider, every
+    month) or a nightly (every provider, one month) is a single run."""
+    blocks: list[list[str]] = []
+    previous = -2
+    for index, key in enumerate(ordered):
+        if key not in wanted:
+            continue
+        if index == previous + 1:
+            blocks[-1].append(key)
+        else:
+            blocks.append([key])
+        previous = index
+    return blocks
+
+
 def run_pipeline(
     home: DatabankHome,
     today: dt.date | None = None,
@@ -216,13 +233,14 @@ def _run_locked(
         summary.mart_rows = _mart_sizes(home)
         return summary
 
+    from dagster._core.definitions.partitions.context import partition_loading_context
     from dagster._core.storage.tags import (
         ASSET_PARTITION_RANGE_END_TAG,
         ASSET_PARTITION_RANGE_START_TAG,
     )
 
     from assets.deliveries import WAREHOUSE_WRITE_TAGS
-    from assets.partitions import delivery_partition_key, provider_partitions
+    from assets.partitions import delivery_partition_key, delivery_partitions, provider_partitions
 
     instance = _instance(home)
     _close_abandoned_runs(instance)
@@ -233,26 +251,26 @@ def _run_locked(
     if new_providers:
         instance.add_dynamic_partitions(provider_partitions.name, new_providers)
 
-    months_by_provider: dict[str, list[str]] = defaultdict(list)
-    for delivery, _ in pending:
-        months_by_provider[delivery.provider].append(delivery.month)
     ingest = definitions.resolve_job_def("ingest_deliveries")
-    for provider, months in sorted(months_by_provider.items()):
-        progress(f"reading {len(months)} deliveries of {provider}")
-        start, end = min(months), max(months)
+    with partition_loading_context(dynamic_partitions_store=instance):
+        ordered = delivery_partitions.get_partition_keys()
+    wanted = {str(delivery_partition_key(d.provider, d.month)) for d, _ in pending}
+    for block in contiguous_blocks(ordered, wanted):
+        what = f"{len(block)} deliveries ({block[0]} to {block[-1]})" if len(block) > 1 else block[0]
+        progress(f"reading {what}")
         result = ingest.execute_in_process(
             run_config=QUIET_LOGS,
             instance=instance,
             tags={
                 **WAREHOUSE_WRITE_TAGS,
                 **IN_PROCESS_TAG,
-                ASSET_PARTITION_RANGE_START_TAG: str(delivery_partition_key(provider, start)),
-                ASSET_PARTITION_RANGE_END_TAG: str(delivery_partition_key(provider, end)),
+                ASSET_PARTITION_RANGE_START_TAG: block[0],
+                ASSET_PARTITION_RANGE_END_TAG: block[-1],
             },
             raise_on_error=False,
         )
-        _check_result(result, f"reading the deliveries of {provider}")
-        crash_point("run:provider-ingested")
+        _check_result(result, f"reading {what}")
+        crash_point("run:deliveries-ingested")
 
     if pending:
         with open_warehouse(home.warehouse) as con:

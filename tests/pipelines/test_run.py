@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 from pipelines.cli import main
-from pipelines.runner import PipelineFailed, run_pipeline
+from pipelines.runner import PipelineFailed, contiguous_blocks, run_pipeline
 from tests.builders import DeliveryWriter, measurement, trajectory
 from warehouse.home import DatabankHome
 
@@ -238,3 +238,45 @@ def test_run_with_nothing_new_leaves_marts_and_publication_untouched(
     run_pipeline(home, today=TODAY)
     assert len(core_rows(home, "SELECT build_id FROM staging.builds")) == 2
     assert home.publication.stat().st_ino != published.st_ino
+
+
+def test_contiguous_blocks_are_maximal_runs_of_wanted_keys_in_order() -> None:
+    ordered = ["2025-01|a", "2025-01|b", "2025-02|a", "2025-02|b", "2025-03|a", "2025-03|b"]
+    assert contiguous_blocks(ordered, set(ordered)) == [ordered]
+    assert contiguous_blocks(ordered, {"2025-03|a", "2025-03|b"}) == [["2025-03|a", "2025-03|b"]]
+    assert contiguous_blocks(ordered, {"2025-01|a", "2025-02|a", "2025-02|b"}) == [
+        ["2025-01|a"], ["2025-02|a", "2025-02|b"]
+    ]
+    assert contiguous_blocks(ordered, set()) == []
+
+
+def test_deliveries_are_read_in_as_few_runs_as_keep_lineage_exact(
+    home: DatabankHome, write_delivery: DeliveryWriter
+) -> None:
+    """A first load of two providers over two months is one ingest run; afterwards a correction
+    of one provider's old month next to the other's new month is two runs, and Dagster records a
+    materialisation for exactly the deliveries read."""
+    import dagster as dg
+
+    for provider in ("de-boog", "horizon-jeugd"):
+        for month in ("2025-02", "2025-03"):
+            write_delivery(home.landing, provider, month, [trajectory(1), trajectory(2)])
+    run_pipeline(home, today=TODAY)
+    with dg.DagsterInstance.from_config(str(home.dagster_home)) as instance:
+        ingest_runs = instance.get_runs(filters=dg.RunsFilter(job_name="ingest_deliveries"))
+        assert len(ingest_runs) == 1
+    write_delivery(home.landing, "de-boog", "2025-02", [trajectory(1), trajectory(3)])
+    write_delivery(home.landing, "horizon-jeugd", "2025-04", [trajectory(1)])
+    summary = run_pipeline(home, today=TODAY)
+    assert sorted((p, m) for p, m, _ in summary.judged) == [
+        ("de-boog", "2025-02"), ("horizon-jeugd", "2025-04")
+    ]
+    with dg.DagsterInstance.from_config(str(home.dagster_home)) as instance:
+        ingest_runs = instance.get_runs(filters=dg.RunsFilter(job_name="ingest_deliveries"))
+        assert len(ingest_runs) == 3
+        records = instance.fetch_materializations(dg.AssetKey("staged_delivery"), limit=100).records
+        partitions = sorted(r.partition_key for r in records)
+    assert partitions == sorted([
+        "2025-02|de-boog", "2025-02|horizon-jeugd", "2025-03|de-boog", "2025-03|horizon-jeugd",
+        "2025-02|de-boog", "2025-04|horizon-jeugd",
+    ])
