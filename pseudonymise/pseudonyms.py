@@ -37,6 +37,11 @@ def purpose_of(pseudonym: str) -> str:
     return next(p for p, t in _TYPE_LABEL.items() if t == label)
 
 
+# About 300 bytes an entry: a bound of ~75 MB. A provider's clients recur month after month, so
+# a cache that holds one provider's identifiers keeps nearly all of the benefit.
+MAX_CACHED = 250_000
+
+
 class Pseudonymiser:
     """Hashes each distinct identifier once and caches it, as deliveries repeat every client
     in every month."""
@@ -55,6 +60,8 @@ class Pseudonymiser:
         cached = self._cache.get((purpose, message))
         if cached is not None:
             return cached
+        if len(self._cache) >= MAX_CACHED:  # one run may read every provider's years of months
+            self._cache.clear()
         value = message
         for key_id, contexts in self._layers:  # the oldest key first: see KeyRing
             value = layer(contexts[purpose], purpose, key_id, value)

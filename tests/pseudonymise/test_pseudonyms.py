@@ -162,3 +162,14 @@ def test_pseudonymiser_hashes_each_distinct_identifier_once() -> None:
     # the cached results equal a fresh computation
     fresh = Pseudonymiser(KEY_A)
     assert fresh.client(PROVIDER, "C3", None) == expected_first[("c", 3)]
+
+
+def test_the_cache_is_bounded_and_clearing_it_changes_no_pseudonym(monkeypatch) -> None:  # noqa: ANN001
+    import pseudonymise.pseudonyms as pseudonyms
+
+    ids = [f"T{n}" for n in range(35)]
+    expected = Pseudonymiser(KEY_A).trajectories("de-boog", ids * 2)
+    monkeypatch.setattr(pseudonyms, "MAX_CACHED", 10)
+    bounded = Pseudonymiser(KEY_A)
+    assert bounded.trajectories("de-boog", ids * 2) == expected
+    assert 0 < len(bounded._cache) <= 10
