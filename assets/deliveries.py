@@ -28,7 +28,7 @@ from schemas.report import write_report
 from warehouse.connection import open_warehouse
 from warehouse.crash import crash_point
 from warehouse.home import DatabankHome
-from warehouse.load import DeliveryRecord, needs_processing, stage_provider_intake, write_intake
+from warehouse.load import DeliveryRecord, needs_processing, stage_waiting_intake, write_intake
 
 WAREHOUSE_WRITE_TAGS = {"databank/warehouse": "write"}
 
@@ -249,18 +249,16 @@ def staged_delivery(context: AssetExecutionContext, home: HomeResource) -> dg.Ma
     delete_landing = load_anonymity_config(databank.config_dir).landing_after_processing == "delete"
     statuses: list[str] = []
     removed = 0
-    providers = sorted({provider_and_month(key)[0] for key in context.partition_keys})
     with open_warehouse(databank.warehouse) as con:
-        for provider in providers:
-            for staged in stage_provider_intake(con, provider):
-                statuses.append(staged.status)
-                # Only after the staging transaction committed: a crash before leaves the files.
-                if delete_landing and remove_processed_delivery(
-                    provider, staged.month, databank.landing / provider / staged.month,
-                    staged.delivery_id,
-                ):
-                    removed += 1
-                    crash_point("stage:landing-removed")
+        for staged in stage_waiting_intake(con):
+            statuses.append(staged.status)
+            # Only after the staging transaction committed: a crash before leaves the files.
+            if delete_landing and remove_processed_delivery(
+                staged.provider, staged.month, databank.landing / staged.provider / staged.month,
+                staged.delivery_id,
+            ):
+                removed += 1
+                crash_point("stage:landing-removed")
     return dg.MaterializeResult(
         metadata={
             "staged": sum(s != "rejected" for s in statuses),

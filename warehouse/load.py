@@ -119,24 +119,24 @@ def write_intake(
 
 @dataclass(frozen=True)
 class StagedIntake:
+    provider: str
     month: str
     status: str
     delivery_id: str
 
 
-def stage_provider_intake(con: duckdb.DuckDBPyConnection, provider: str) -> list[StagedIntake]:
-    """Promote every intake of `provider` waiting for staging, in one transaction: an accepted
-    one replaces its month whole, a rejected one is only recorded. Objections are then applied
-    once for the provider, not once per month: re-scanning the provider's staging after each of
-    hundreds of months made a first load quadratic."""
-    keys = {"provider": provider}
-    waiting = [StagedIntake(*row) for row in run_sql(con, "select_provider_intakes", keys)]
+def stage_waiting_intake(con: duckdb.DuckDBPyConnection) -> list[StagedIntake]:
+    """Promote every intake waiting for staging, in one transaction: an accepted one replaces
+    its month whole, a rejected one is only recorded. Objections are then applied once, not once
+    per delivery: re-scanning staging after each of hundreds of deliveries made a first load
+    quadratic, and once per provider still scanned it ten times in a nightly."""
+    waiting = [StagedIntake(*row) for row in run_sql(con, "select_waiting_intakes")]
     if not waiting:
         return []
     with transaction(con):
-        run_sql(con, "stage_provider_intake", keys)
-        run_sql(con, "purge_objections", keys)
+        run_sql(con, "stage_waiting_intake")
+        run_sql(con, "purge_objections")
         crash_point("stage:staged-uncommitted")
-        run_sql(con, "delete_provider_intake", keys)
+        run_sql(con, "delete_staged_intake")
     crash_point("stage:committed")
     return waiting
