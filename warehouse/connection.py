@@ -68,12 +68,22 @@ def open_warehouse(
     """A read-write connection with the schema in place, closed even when the body raises."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with writer_lock(path, on_wait):
-        con = duckdb.connect(str(path))
+        con = duckdb.connect(str(path), config={"memory_limit": warehouse_memory_limit()})
         try:
             run_sql(con, "create_warehouse")
             yield con
         finally:
             con.close()
+
+
+# DuckDB takes 80 % of the machine's memory by default and spills to <warehouse>.tmp/ beyond its
+# limit. A first load stages millions of rows in one transaction; bounded here, the whole
+# `databank run` stays under 1 GB (issue 6). Larger machines may raise it.
+DEFAULT_MEMORY_LIMIT = "512MB"
+
+
+def warehouse_memory_limit() -> str:
+    return os.environ.get("DATABANK_DUCKDB_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT)
 
 
 @contextmanager
