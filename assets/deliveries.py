@@ -11,7 +11,11 @@ from dagster import AssetExecutionContext
 
 from assets.partitions import delivery_partitions, provider_and_month
 from assets.resources import HomeResource, KeyResource
-from pseudonymise.landing import fingerprint_delivery, remove_processed_delivery
+from pseudonymise.landing import (
+    DeliveryFingerprint,
+    fingerprint_delivery,
+    remove_processed_delivery,
+)
 from pseudonymise.pseudonyms import Pseudonymiser
 from schemas.anonymity import (
     AnonymityConfig,
@@ -20,11 +24,12 @@ from schemas.anonymity import (
     load_anonymity_config,
     write_anonymity_report,
 )
-from schemas.check import inspect_delivery
+from schemas.check import ReadDelivery, judge_deliveries, read_delivery
 from schemas.config import ConsortiumConfig, config_fingerprint
 from schemas.delivery import METINGEN, TRAJECTEN
 from schemas.quality import QualityConfig, delivery_quality, write_quality_report
 from schemas.report import write_report
+from schemas.validation import ValidatedDelivery
 from warehouse.connection import open_warehouse
 from warehouse.crash import crash_point
 from warehouse.home import DatabankHome
@@ -54,43 +59,97 @@ class DeliveryOutcome:
     loaded: int = 0  # rows (trajecten + metingen) that go on to staging  # ids of data-quality checks that did not pass
 
 
-def read_delivery_into_intake(
+# Deliveries judged in one Pandera call: its fixed cost is shared, while memory holds at most this
+# many deliveries' pseudonymised rows (raw values never outlive their own delivery's read).
+JUDGED_TOGETHER = 16
+
+
+@dataclass(frozen=True)
+class _Waiting:
+    provider: str
+    month: str
+    fingerprint: DeliveryFingerprint
+    read: ReadDelivery
+
+
+def read_deliveries_into_intake(
     con: duckdb.DuckDBPyConnection,
     home: DatabankHome,
     config: ConsortiumConfig,
     config_hash: str,
     quality: QualityConfig,
     pseudonymiser: Pseudonymiser,
-    provider: str,
-    month: str,
+    deliveries: list[tuple[str, str]],
     today: dt.date,
     anonymity: AnonymityConfig | None = None,
-) -> DeliveryOutcome | None:
-    """None when there is no delivery for the partition; status 'unchanged' for bytes already
-    processed. Otherwise the delivery is judged, reported to the steward and written to intake,
-    its quasi-identifiers generalised as config/privacy.toml says (`anonymity`, read from the
-    home when not given)."""
-    folder = home.landing / provider / month
-    if not folder.is_dir() or folder.is_symlink():
-        return None
-    fingerprint = fingerprint_delivery(provider, month, folder)
-    if not needs_processing(con, provider, month, fingerprint.delivery_id, config_hash):
-        return DeliveryOutcome(provider, month, "unchanged")
-    try:
-        validated = inspect_delivery(folder, provider, month, config, pseudonymiser, today)
-    except Exception as error:
-        # A bug, not a fault in the delivery: its message may quote raw cells, and Dagster stores
-        # messages and causes in the event log, so only the type and place go on.
-        raise ReadStepFailed(
-            f"{type(error).__name__} in the read step of {provider} {month}; the message is "
-            "withheld because it may contain values from the delivery"
-        ) from None
+) -> tuple[list[DeliveryOutcome], int]:
+    """(outcomes, partitions without a delivery). A delivery whose bytes were already processed
+    is 'unchanged'; every other one is judged, reported to the steward and written to intake, its
+    quasi-identifiers generalised as config/privacy.toml says (`anonymity`, read from the home
+    when not given)."""
+    anonymity = anonymity or load_anonymity_config(home.config_dir)
+    outcomes: list[DeliveryOutcome] = []
+    absent = 0
+    waiting: list[_Waiting] = []
+
+    def judge_waiting() -> None:
+        where = f"{waiting[0].provider} {waiting[0].month} to {waiting[-1].provider} {waiting[-1].month}"
+        try:
+            verdicts = judge_deliveries([w.read for w in waiting], config)
+        except Exception as error:
+            raise _read_step_failed(error, where) from None
+        for item, validated in zip(waiting, verdicts, strict=True):
+            outcomes.append(
+                _record_judged(con, home, config_hash, quality, anonymity, item, validated)
+            )
+        waiting.clear()
+
+    for provider, month in deliveries:
+        folder = home.landing / provider / month
+        if not folder.is_dir() or folder.is_symlink():
+            absent += 1
+            continue
+        fingerprint = fingerprint_delivery(provider, month, folder)
+        if not needs_processing(con, provider, month, fingerprint.delivery_id, config_hash):
+            outcomes.append(DeliveryOutcome(provider, month, "unchanged"))
+            continue
+        try:
+            read = read_delivery(folder, provider, month, config, pseudonymiser, today)
+        except Exception as error:
+            raise _read_step_failed(error, f"{provider} {month}") from None
+        waiting.append(_Waiting(provider, month, fingerprint, read))
+        if len(waiting) == JUDGED_TOGETHER:
+            judge_waiting()
+    if waiting:
+        judge_waiting()
+    return outcomes, absent
+
+
+def _read_step_failed(error: Exception, where: str) -> ReadStepFailed:
+    """A bug, not a fault in a delivery: its message may quote raw cells, and Dagster stores
+    messages and causes in the event log, so only the type and place go on."""
+    return ReadStepFailed(
+        f"{type(error).__name__} in the read step of {where}; the message is withheld because it "
+        "may contain values from the delivery"
+    )
+
+
+def _record_judged(
+    con: duckdb.DuckDBPyConnection,
+    home: DatabankHome,
+    config_hash: str,
+    quality: QualityConfig,
+    anonymity: AnonymityConfig,
+    item: _Waiting,
+    validated: ValidatedDelivery,
+) -> DeliveryOutcome:
+    """The steward's reports, then the delivery's rows and lineage into intake."""
+    provider, month, fingerprint = item.provider, item.month, item.fingerprint
     verdict = validated.verdict
     crash_point("read:judged")
     write_report(verdict, home.report_dir(provider, month))
     quality_report = delivery_quality(validated, quality)
     write_quality_report(quality_report, home.report_dir(provider, month))
-    anonymity = anonymity or load_anonymity_config(home.config_dir)
     trajectories = generalise(validated.trajectories, anonymity)
     measurements = generalise(validated.measurements, anonymity)
     write_anonymity_report(
@@ -174,19 +233,11 @@ def pseudonymised_delivery(
     anonymity = load_anonymity_config(databank.config_dir)
     pseudonymiser = Pseudonymiser(key.load())
     today = dt.date.today()
-    outcomes: list[DeliveryOutcome] = []
-    absent = 0
     with open_warehouse(databank.warehouse) as con:
-        for partition_key in context.partition_keys:
-            provider, month = provider_and_month(partition_key)
-            outcome = read_delivery_into_intake(
-                con, databank, config, config_hash, quality, pseudonymiser, provider, month, today,
-                anonymity,
-            )
-            if outcome is None:
-                absent += 1
-                continue
-            outcomes.append(outcome)
+        outcomes, absent = read_deliveries_into_intake(
+            con, databank, config, config_hash, quality, pseudonymiser,
+            [provider_and_month(key) for key in context.partition_keys], today, anonymity,
+        )
     judged = [o for o in outcomes if o.status != "unchanged"]
     rejected = [o for o in judged if o.status == "rejected"]
     # One line per run, not per delivery: each log line is an event-log write, and the per-delivery

@@ -38,6 +38,14 @@ QUARANTINE_COLUMNS = [
 ]
 
 
+# Columns added while judging a batch of deliveries in one Pandera call (never stored): which
+# delivery a row is from, its reporting month's last day, and whether a measurement's trajectory
+# is in that same delivery.
+DELIVERY = "_delivery"
+LAST_DAY = "_last_day"
+TRAJECTORY_KNOWN = "_trajectory_known"
+
+
 class Status(StrEnum):
     ACCEPTED = "accepted"
     ACCEPTED_WITH_QUARANTINE = "accepted_with_quarantine"
@@ -96,7 +104,16 @@ def _named(code: str, column: str) -> dict[str, str]:
     return {"name": _code(code, column), "error": _code(code, column)}
 
 
-def trajectory_schema(config: ConsortiumConfig, last_day: pd.Timestamp) -> pa.DataFrameSchema:
+def _not_after_month(column: str) -> pa.Check:
+    """The date lies in or before its delivery's reporting month: the month's last day is a
+    column, so one schema judges many deliveries at once (absent dates are judged elsewhere)."""
+    return pa.Check(
+        lambda df: df[column].isna() | (df[column] <= df[LAST_DAY]),
+        **_named("ROW_DATE_AFTER_MONTH", column),
+    )
+
+
+def trajectory_schema(config: ConsortiumConfig) -> pa.DataFrameSchema:
     interventions = list(config.interventions)
     return pa.DataFrameSchema(
         {
@@ -106,12 +123,8 @@ def trajectory_schema(config: ConsortiumConfig, last_day: pd.Timestamp) -> pa.Da
                 object, pa.Check.isin(interventions, **_named("ROW_CODE_UNKNOWN", "interventie")), nullable=False
             ),
             "hulpvorm": pa.Column(object, pa.Check.isin(HULPVORM, **_named("ROW_CODE_UNKNOWN", "hulpvorm")), nullable=False),
-            "startdatum": pa.Column(
-                "datetime64[ns]", pa.Check.le(last_day, **_named("ROW_DATE_AFTER_MONTH", "startdatum")), nullable=False
-            ),
-            "einddatum": pa.Column(
-                "datetime64[ns]", pa.Check.le(last_day, **_named("ROW_DATE_AFTER_MONTH", "einddatum")), nullable=True
-            ),
+            "startdatum": pa.Column("datetime64[ns]", nullable=False),
+            "einddatum": pa.Column("datetime64[ns]", nullable=True),
             "reden_einde": pa.Column(
                 "Int64", pa.Check.isin(REDEN_EINDE, **_named("ROW_CODE_UNKNOWN", "reden_einde")), nullable=True
             ),
@@ -126,16 +139,15 @@ def trajectory_schema(config: ConsortiumConfig, last_day: pd.Timestamp) -> pa.Da
             "age_at_start": pa.Column(
                 "Int64", pa.Check.in_range(AGE_MIN, AGE_MAX, **_named("ROW_AGE_OUT_OF_RANGE", "geboortedatum")), nullable=True
             ),
-            "trajectory_id": pa.Column(
-                object,
-                pa.Check(
-                    lambda s: s.isna() | ~s.duplicated(keep=False),
-                    **_named("ROW_TRAJECTORY_DUPLICATE", "traject_id"),
-                ),
-                nullable=True,
-            ),
+            "trajectory_id": pa.Column(object, nullable=True),
         },
         checks=[
+            _not_after_month("startdatum"),
+            _not_after_month("einddatum"),
+            pa.Check(
+                lambda df: df["trajectory_id"].isna() | ~df.duplicated([DELIVERY, "trajectory_id"], keep=False),
+                **_named("ROW_TRAJECTORY_DUPLICATE", "traject_id"),
+            ),
             pa.Check(
                 lambda df: df["einddatum"].isna() | df["startdatum"].isna() | (df["einddatum"] >= df["startdatum"]),
                 **_named("ROW_END_BEFORE_START", "einddatum"),
@@ -149,9 +161,7 @@ def trajectory_schema(config: ConsortiumConfig, last_day: pd.Timestamp) -> pa.Da
     )
 
 
-def measurement_schema(
-    config: ConsortiumConfig, last_day: pd.Timestamp, known_trajectories: set[str]
-) -> pa.DataFrameSchema:
+def measurement_schema(config: ConsortiumConfig) -> pa.DataFrameSchema:
     registry = config.registry
 
     def in_registry(df: pd.DataFrame) -> pd.Series:
@@ -170,26 +180,22 @@ def measurement_schema(
 
     return pa.DataFrameSchema(
         {
-            "trajectory_id": pa.Column(
-                object,
-                pa.Check(
-                    lambda s: s.isna() | s.isin(known_trajectories),
-                    **_named("ROW_TRAJECTORY_UNKNOWN", "traject_id"),
-                ),
-                nullable=True,
-            ),
+            "trajectory_id": pa.Column(object, nullable=True),
             "instrument": pa.Column(object, nullable=False),
             "schaal": pa.Column(object, nullable=False),
             "informant": pa.Column(object, pa.Check.isin(INFORMANT, **_named("ROW_CODE_UNKNOWN", "informant")), nullable=False),
             "meetmoment": pa.Column(
                 object, pa.Check.isin(MEETMOMENT, **_named("ROW_CODE_UNKNOWN", "meetmoment")), nullable=False
             ),
-            "datum": pa.Column(
-                "datetime64[ns]", pa.Check.le(last_day, **_named("ROW_DATE_AFTER_MONTH", "datum")), nullable=False
-            ),
+            "datum": pa.Column("datetime64[ns]", nullable=False),
             "score": pa.Column(float, nullable=False),
         },
         checks=[
+            _not_after_month("datum"),
+            pa.Check(
+                lambda df: df["trajectory_id"].isna() | df[TRAJECTORY_KNOWN],
+                **_named("ROW_TRAJECTORY_UNKNOWN", "traject_id"),
+            ),
             pa.Check(in_registry, **_named("ROW_INSTRUMENT_UNKNOWN", "instrument")),
             pa.Check(score_in_range, **_named("ROW_SCORE_OUT_OF_RANGE", "score")),
         ],
@@ -210,9 +216,9 @@ _ALLOWED = {
 
 def _row_faults_from_pandera(
     frame: pd.DataFrame, schema: pa.DataFrameSchema, table: str, config: ConsortiumConfig
-) -> list[Fault]:
-    """Run Pandera lazily and turn each failure into a Fault by row index and check name only;
-    the failure cases' raw values are dropped here, before anything can log them."""
+) -> list[tuple[int, Fault]]:
+    """Run Pandera lazily and turn each failure into (delivery, Fault) by row index and check
+    name only; the failure cases' raw values are dropped here, before anything can log them."""
     try:
         schema.validate(frame, lazy=True)
         return []
@@ -224,12 +230,13 @@ def _row_faults_from_pandera(
     cases = cases[~(named & cases.duplicated(["check", "index"]))]
     positions = frame.index.get_indexer(cases["index"].astype("int64"))
     row_numbers = frame["row_number"].to_numpy()[positions]
-    faults: list[Fault] = []
-    for column, check, position, row in zip(
-        cases["column"], cases["check"], positions, row_numbers.tolist(), strict=True
+    deliveries = frame[DELIVERY].to_numpy()[positions]
+    faults: list[tuple[int, Fault]] = []
+    for column, check, position, row, delivery in zip(
+        cases["column"], cases["check"], positions, row_numbers.tolist(), deliveries.tolist(), strict=True
     ):
         if check == "not_nullable":
-            faults.append(Fault("ROW_REQUIRED_EMPTY", table=table, row=row, column=str(column)))
+            faults.append((delivery, Fault("ROW_REQUIRED_EMPTY", table=table, row=row, column=str(column))))
             continue
         code, _, fault_column = str(check).partition(":")
         value = None
@@ -245,7 +252,7 @@ def _row_faults_from_pandera(
             value = _display(frame["score"].iat[position])
             entry = config.registry.get(instrument, schaal)
             detail = f"{_display(entry.min)} t/m {_display(entry.max)}" if entry else None
-        faults.append(Fault(code, table=table, row=row, column=fault_column, value=value, detail=detail))
+        faults.append((delivery, Fault(code, table=table, row=row, column=fault_column, value=value, detail=detail)))
     return faults
 
 
@@ -316,15 +323,71 @@ def _only_field_count_for_ragged_rows(faults: list[Fault]) -> list[Fault]:
 
 
 def validate_delivery(delivery: PseudonymisedDelivery, config: ConsortiumConfig) -> ValidatedDelivery:
-    last_day = pd.Timestamp(month_end(delivery.month))
-    trajectories = _normalise_codes(delivery.trajectories, config)
-    measurements = _normalise_codes(delivery.measurements, config)
-    known = set(trajectories["trajectory_id"].dropna())
-    faults = list(delivery.faults)
-    faults += _row_faults_from_pandera(trajectories, trajectory_schema(config, last_day), TRAJECTEN, config)
-    faults += _row_faults_from_pandera(
-        measurements, measurement_schema(config, last_day, known), METINGEN, config
-    )
+    return validate_deliveries([delivery], config)[0]
+
+
+def _batch_frame(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0].reset_index(drop=True)
+
+
+def validate_deliveries(
+    deliveries: list[PseudonymisedDelivery], config: ConsortiumConfig
+) -> list[ValidatedDelivery]:
+    """Judge many deliveries with one Pandera call per table: its fixed cost per call was most
+    of the judging time of a delivery. Each delivery's verdict is exactly its own (the rules that
+    depend on the delivery, its month and its own trajectories, read the batch columns)."""
+    if not deliveries:
+        return []
+    trajectory_frames, measurement_frames = [], []
+    for position, delivery in enumerate(deliveries):
+        last_day = pd.Timestamp(month_end(delivery.month))
+        known = set(delivery.trajectories["trajectory_id"].dropna())
+        trajectory_frames.append(delivery.trajectories.assign(**{DELIVERY: position, LAST_DAY: last_day}))
+        measurement_frames.append(
+            delivery.measurements.assign(
+                **{
+                    DELIVERY: position,
+                    LAST_DAY: last_day,
+                    TRAJECTORY_KNOWN: delivery.measurements["trajectory_id"].isin(known),
+                }
+            )
+        )
+    all_trajectories = _normalise_codes(_batch_frame(trajectory_frames), config)
+    all_measurements = _normalise_codes(_batch_frame(measurement_frames), config)
+    found = _row_faults_from_pandera(all_trajectories, trajectory_schema(config), TRAJECTEN, config)
+    found += _row_faults_from_pandera(all_measurements, measurement_schema(config), METINGEN, config)
+    row_faults: list[list[Fault]] = [[] for _ in deliveries]
+    for position, fault in found:
+        row_faults[position].append(fault)
+    helpers = [DELIVERY, LAST_DAY, TRAJECTORY_KNOWN]
+    trajectory_groups = dict(tuple(all_trajectories.groupby(DELIVERY, sort=False)))
+    measurement_groups = dict(tuple(all_measurements.groupby(DELIVERY, sort=False)))
+    return [
+        _verdict(
+            delivery,
+            config,
+            _own_rows(trajectory_groups, position, all_trajectories, helpers),
+            _own_rows(measurement_groups, position, all_measurements, helpers),
+            list(delivery.faults) + row_faults[position],
+        )
+        for position, delivery in enumerate(deliveries)
+    ]
+
+
+def _own_rows(
+    groups: dict[int, pd.DataFrame], position: int, batch: pd.DataFrame, helpers: list[str]
+) -> pd.DataFrame:
+    own = groups.get(position, batch.iloc[0:0])
+    return own.drop(columns=[c for c in helpers if c in own.columns]).reset_index(drop=True)
+
+
+def _verdict(
+    delivery: PseudonymisedDelivery,
+    config: ConsortiumConfig,
+    trajectories: pd.DataFrame,
+    measurements: pd.DataFrame,
+    faults: list[Fault],
+) -> ValidatedDelivery:
     faults = _only_field_count_for_ragged_rows(_deduplicate(faults))
 
     bad_rows = {

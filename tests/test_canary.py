@@ -146,7 +146,7 @@ def test_unexpected_error_in_read_step_keeps_values_out_of_dagster_storage(
     def broken(*_: object, **__: object) -> None:
         raise ValueError(f"could not convert {CANARY_IDENTIFIERS['achternaam']!r}")
 
-    monkeypatch.setattr(deliveries, "inspect_delivery", broken)
+    monkeypatch.setattr(deliveries, "read_delivery", broken)
     write_delivery(home.landing, "de-boog", "2025-03", [trajectory(1)])
     with pytest.raises(PipelineFailed) as failure:
         run_pipeline(home, today=TODAY)
