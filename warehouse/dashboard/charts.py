@@ -9,6 +9,7 @@ suppressed group gets only its label and the "< k" text: no figure of it is ever
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -61,7 +62,13 @@ def _svg(figure: plt.Figure, salt: str) -> str:
         figure.savefig(buffer, format="svg", metadata={"Date": None})
     plt.close(figure)
     text = buffer.getvalue()
-    return text[text.index("<svg"):]  # inline: no XML declaration or doctype
+    text = text[text.index("<svg"):]  # inline: no XML declaration or doctype
+    # Clip-path ids hash an object's memory address (so differ per run) and would collide between
+    # the charts of one page: number them per chart instead.
+    ids = dict.fromkeys(re.findall(r'id="(p[0-9a-f]{10})"', text))
+    for number, old in enumerate(ids):
+        text = text.replace(f'"{old}"', f'"{salt}-clip{number}"').replace(f"#{old})", f"#{salt}-clip{number})")
+    return text
 
 
 def _hidden_note(axis: plt.Axes, y: float, text: str) -> None:
