@@ -1,6 +1,6 @@
-"""The dashboard's pages from a hand-made published copy (no browser: tests/pipelines/test_dashboard.py
-opens them in Chromium): Dutch numbers, hidden groups without figures, stable bytes, names that
-are text and nothing else, and the [dashboard] setting's validation."""
+"""The dashboard's pages from a hand-made published copy (no browser here: the browser test is
+tests/pipelines/test_dashboard_browser.py): Dutch numbers, hidden groups without figures, stable
+bytes, names that are text and nothing else, and the [dashboard] setting's validation."""
 
 from __future__ import annotations
 
