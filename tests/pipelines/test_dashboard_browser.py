@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import os
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
@@ -302,8 +303,7 @@ def test_other_organisations_are_not_named_unless_configured(
 
     settings = dashboard_settings(consortium)
     named = tmp_path / "named"
-    build_dashboard(consortium.publication, named, settings.__class__(
-        **{**settings.__dict__, "show_organisation_names": True}))
+    build_dashboard(consortium.publication, named, replace(settings, show_organisation_names=True))
     index = (named / "index.html").read_text(encoding="utf-8")
     assert "De Boog Jeugdhulp" in index and "Horizon Jeugdzorg" in index
     assert 'data-level="organisation" data-organisation="horizon-jeugd"' in index

@@ -195,8 +195,9 @@ class Published:
     build_id: str | None
 
 
-def _fetch(con: duckdb.DuckDBPyConnection, sql: str, table: str) -> list[dict]:
-    cursor = con.execute(sql)
+def _fetch(con: duckdb.DuckDBPyConnection, table: str, period: str) -> list[dict]:
+    # table comes from the fixed list below; the period is bound
+    cursor = con.execute(f"SELECT * FROM mart.{table} WHERE period = ?", [period])
     names = [column[0] for column in cursor.description]
     rows = [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
     for row in rows:
@@ -212,7 +213,7 @@ def read_publication(publication: Path, period: str = ALL) -> Published:
         for table, into in (("outcome_scores", scores), ("outcome_scores_rest", scores),
                             ("trajectory_indicators", indicators),
                             ("trajectory_indicators_rest", indicators)):
-            into += _fetch(con, f"SELECT * FROM mart.{table} WHERE period = '{period}'", table)
+            into += _fetch(con, table, period)
         build = con.execute("SELECT build_id FROM mart.build_info").fetchall()
     finally:
         con.close()
