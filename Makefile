@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # The demo runs in its own home outside the checkout, so its key never sits in the repo.
 DEMO_HOME ?= $(HOME)/.local/share/databank-demo
 
-.PHONY: setup demo test lint dev bench clean
+.PHONY: setup browser demo test lint dev bench clean
 
 $(BIN)/databank: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -15,11 +15,17 @@ $(BIN)/databank: pyproject.toml requirements.lock
 
 setup: $(BIN)/databank
 
+# The dashboard test drives the system's Chromium (Playwright never downloads a browser here).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	test -x /usr/bin/chromium || ($(SUDO) apt-get update -qq && \
+		$(SUDO) apt-get install -y -qq --no-install-recommends chromium)
+
 demo: setup
 	rm -rf "$(DEMO_HOME)"
 	DATABANK_HOME="$(DEMO_HOME)" $(BIN)/databank demo
 
-test: setup
+test: setup browser
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q
 

@@ -14,6 +14,7 @@ from warehouse.anonymity import warehouse_anonymity
 from warehouse.builds import build_inputs, is_up_to_date, last_build, record_validation
 from warehouse.connection import open_warehouse
 from warehouse.crash import crash_point
+from warehouse.dictionary import write_data_dictionary
 from warehouse.marts import build_marts, mart_counts
 from warehouse.publish import publish_analyst_copy, published_build_id
 from warehouse.quality import validate_warehouse
@@ -141,7 +142,8 @@ def warehouse_quality(home: HomeResource) -> dg.MaterializeResult:
     deps=[OUTCOME_SCORES, TRAJECTORY_INDICATORS, WAREHOUSE_QUALITY],
     group_name="marts",
     kinds={"duckdb"},
-    description="publish/analyst.duckdb: the mart schema, replaced whole and atomically.",
+    description="publish/analyst.duckdb: the mart schema, replaced whole and atomically, and "
+    "its data dictionary (data-dictionary.md/.html) beside it.",
 )
 def analyst_copy(home: HomeResource) -> dg.MaterializeResult:
     databank = home.home
@@ -149,8 +151,10 @@ def analyst_copy(home: HomeResource) -> dg.MaterializeResult:
         latest = last_build(con)
         if latest is not None and published_build_id(databank.publication) == latest[0]:
             # Nothing new since the last publication: analysts keep the very same file.
+            write_data_dictionary(databank.publication)  # cheap; follows an upgraded dictionary
             return dg.MaterializeResult(metadata={"unchanged": True, "build_id": latest[0]})
         rows = publish_analyst_copy(con, databank.publication)
+    write_data_dictionary(databank.publication)
     return dg.MaterializeResult(
         metadata={"rows_published": rows, "path": str(databank.publication), "unchanged": False,
                   "build_id": latest[0] if latest else ""}

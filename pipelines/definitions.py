@@ -7,6 +7,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from assets.dashboard import dashboard
 from assets.deliveries import pseudonymised_delivery, staged_delivery
 from assets.marts import analyst_copy, warehouse_build, warehouse_quality
 from assets.resources import HomeResource, KeyResource
@@ -15,7 +16,9 @@ from pipelines.schedules import nightly_rebuild
 from pipelines.sensors import landing_sensor, rebuild_after_ingest
 from warehouse.home import DatabankHome, resolve_home
 
-ALL_ASSETS = [pseudonymised_delivery, staged_delivery, warehouse_build, warehouse_quality, analyst_copy]
+ALL_ASSETS = [
+    pseudonymised_delivery, staged_delivery, warehouse_build, warehouse_quality, analyst_copy, dashboard,
+]
 
 
 def build_definitions(home: DatabankHome | None = None, key_file: Path | None = None) -> dg.Definitions:

@@ -105,6 +105,8 @@ def run_demo(home: DatabankHome, run: Callable[[DatabankHome], int], today: dt.d
     print(
         "\nWhere to look:\n"
         f"  analysts' copy:   {home.publication}\n"
+        f"  data dictionary:  {home.publication.with_name('data-dictionary.html')}\n"
+        f"  dashboard:        {home.dashboard / 'index.html'} (open in a browser, no server)\n"
         f"  steward reports:  {home.reports}/<provider>/<YYYY-MM>/rapport.html\n"
         f"  warehouse:        {home.warehouse} (pipeline only)\n"
         "  Dagster UI:       make dev  (then http://127.0.0.1:3000)\n"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from assets.dashboard import dashboard
 from assets.deliveries import WAREHOUSE_WRITE_TAGS, pseudonymised_delivery, staged_delivery
 from assets.marts import analyst_copy, warehouse_build, warehouse_quality
 from assets.partitions import delivery_partitions
@@ -19,7 +20,8 @@ ingest_job = dg.define_asset_job(
 
 rebuild_job = dg.define_asset_job(
     "rebuild_and_publish",
-    selection=dg.AssetSelection.assets(warehouse_build, warehouse_quality, analyst_copy),
+    selection=dg.AssetSelection.assets(warehouse_build, warehouse_quality, analyst_copy, dashboard),
     tags=WAREHOUSE_WRITE_TAGS,
-    description="Rebuild core and marts from staging, check them, and republish the analysts' copy.",
+    description="Rebuild core and marts from staging, check them, republish the analysts' copy "
+    "and its data dictionary, and rebuild the dashboard from it.",
 )

@@ -24,6 +24,7 @@ QUALITY_FILE = "quality.toml"
 PRIVACY_FILE = "privacy.toml"
 SUPPRESSION_KEYS = ("k", "secondary", "round_counts_to")
 FRESHNESS_KEYS = ("days_after_month_end",)
+DASHBOARD_KEYS = ("show_organisation_names",)
 INSTRUMENT_COLUMNS = ("instrument", "schaal", "min", "max", "higher_is_worse", "sd_ref", "r", "cutoff")
 
 
@@ -77,6 +78,9 @@ class ConsortiumConfig:
     # [freshness]: a registered provider that has delivered before is overdue when last month has
     # no accepted delivery this many days after that month's end (`databank status`)
     days_after_month_end: int = 15
+    # [dashboard]: whether the consortium page shows each organisation by name; by default it
+    # shows none, and each organisation sees itself beside "the rest of the consortium"
+    show_organisation_names: bool = False
     # provider -> {canonical header in their export -> spec column}
     column_mapping: dict[str, dict[str, str]] = field(default_factory=dict)
     registry: InstrumentRegistry = field(default_factory=lambda: InstrumentRegistry(()))
@@ -174,6 +178,21 @@ def _load_consortium(path: Path) -> dict:
             path, line_of("days_after_month_end"),
             "[freshness] days_after_month_end must be a whole number of days of at least 0",
         )
+    dashboard = data.get("dashboard", {})
+    if not isinstance(dashboard, dict):
+        raise ConfigError(path, line_of("dashboard"), "[dashboard] must be a table")
+    for key in dashboard:
+        if key not in DASHBOARD_KEYS:
+            raise ConfigError(
+                path, line_of(key),
+                f"[dashboard] has no setting {key!r} (known: {', '.join(DASHBOARD_KEYS)})",
+            )
+    show_organisation_names = dashboard.get("show_organisation_names", False)
+    if not isinstance(show_organisation_names, bool):
+        raise ConfigError(
+            path, line_of("show_organisation_names"),
+            "[dashboard] show_organisation_names must be true or false",
+        )
     mapping = data.get("column_mapping", {})
     if not isinstance(mapping, dict):
         raise ConfigError(path, line_of("column_mapping"), "[column_mapping.<provider>] tables expected")
@@ -203,6 +222,7 @@ def _load_consortium(path: Path) -> dict:
         "round_counts_to": round_counts_to,
         "reject_share": float(share),
         "days_after_month_end": days_after_month_end,
+        "show_organisation_names": show_organisation_names,
     }
 
 

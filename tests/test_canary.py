@@ -91,6 +91,12 @@ def test_canaries_appear_nowhere_under_home_but_landing(
     assert {p.name for p in duckdb_files} >= {"databank.duckdb", "analyst.duckdb"}
     assert any("dagster" in p.parts for p in files), "Dagster's storage must be searched too"
     assert any(p.name == "bevindingen.csv" for p in files)
+    # The dashboard and the data dictionary are searched like every other file (HTML with inline
+    # SVG, the JSON marker), and the dashboard holds figures of the canary's organisation.
+    dashboard = {p.relative_to(home.dashboard).as_posix() for p in files if home.dashboard in p.parents}
+    assert {"index.html", "organisatie-de-boog.html", "dashboard.json"} <= dashboard
+    assert "data-value=" in (home.dashboard / "organisatie-de-boog.html").read_text(encoding="utf-8")
+    assert any(p.name == "data-dictionary.md" for p in files) and any(p.name == "data-dictionary.html" for p in files)
 
     hits: list[str] = []
     for path in files:

@@ -32,13 +32,19 @@ def last_build(con: duckdb.DuckDBPyConnection) -> tuple[str, str] | None:
     return rows[0] if rows else None
 
 
+MART_TABLES = ("outcome_scores", "trajectory_indicators", "outcome_scores_rest",
+               "trajectory_indicators_rest")
+
+
 def marts_exist(con: duckdb.DuckDBPyConnection) -> bool:
+    """Every mart this version builds: a warehouse from an older version rebuilds once."""
     (count,) = execute(
         con,
         "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'mart' "
-        "AND table_name IN ('outcome_scores', 'trajectory_indicators')",
+        "AND table_name IN (SELECT unnest(?))",
+        [list(MART_TABLES)],
     )[0]
-    return count == 2
+    return count == len(MART_TABLES)
 
 
 def is_up_to_date(con: duckdb.DuckDBPyConnection, inputs: BuildInputs) -> bool:

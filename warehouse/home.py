@@ -39,6 +39,11 @@ class DatabankHome:
         return self.root / "publish" / "analyst.duckdb"
 
     @property
+    def dashboard(self) -> Path:
+        """The static HTML dashboard, rebuilt from the published copy after each publication."""
+        return self.root / "publish" / "dashboard"
+
+    @property
     def reports(self) -> Path:
         return self.root / "reports"
 

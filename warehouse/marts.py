@@ -127,6 +127,7 @@ def build_marts_from_core(
     parameters = {"k": k, "round_to": round_to}
     run_sql(con, "create_outcome_scores", parameters)
     run_sql(con, "create_trajectory_indicators", parameters)
+    _build_rest_of_consortium(con, parameters)
     if not reason_codes:
         run_sql(con, "drop_suppression_reasons")
     run_sql(con, "create_mart_deliveries")
@@ -134,6 +135,36 @@ def build_marts_from_core(
                  "t_critical", "trajectory_suppression", "score_suppression"):
         execute(con, f"DROP TABLE IF EXISTS {temp}")
     execute(con, "DROP MACRO IF EXISTS temp.published_count")
+
+
+REST_TABLES = {"outcome_scores": "outcome_scores_rest",
+               "trajectory_indicators": "trajectory_indicators_rest"}
+
+
+def _build_rest_of_consortium(con: duckdb.DuckDBPyConnection, parameters: dict) -> None:
+    """mart.outcome_scores_rest and mart.trajectory_indicators_rest: per organisation, the same
+    figures over every other provider's trajectories (level 'rest_of_consortium', `organisation`
+    = the provider left out), the comparison the dashboard shows an organisation.
+
+    Why the renames: the figures must be defined exactly as in the contract tables, so the very
+    same SQL files build them, over a group_membership of rest groups. Those files write
+    mart.outcome_scores and mart.trajectory_indicators; the finished contract tables step aside
+    meanwhile (inside the build's transaction, so no reader sees it). The rest's suppression
+    pattern (store_rest_suppression_pattern.sql) hides a rest row whenever the organisation's or
+    the consortium's row is hidden, so no shown rest row adds a count to subtract."""
+    for table in REST_TABLES:
+        execute(con, f"ALTER TABLE mart.{table} RENAME TO {table}_whole")
+    run_sql(con, "build_rest_group_membership")
+    run_sql(con, "build_score_groups")
+    run_sql(con, "build_trajectory_groups")
+    _register_t_critical(con)
+    run_sql(con, "store_rest_suppression_pattern", parameters)
+    run_sql(con, "create_outcome_scores", parameters)
+    run_sql(con, "create_trajectory_indicators", parameters)
+    for table, rest in REST_TABLES.items():
+        execute(con, f"DROP TABLE IF EXISTS mart.{rest}")
+        execute(con, f"ALTER TABLE mart.{table} RENAME TO {rest}")
+        execute(con, f"ALTER TABLE mart.{table}_whole RENAME TO {table}")
 
 
 # --- suppression pattern (outcome-metrics §5) ------------------------------------------------

@@ -113,7 +113,8 @@ def test_definitions_snapshot_of_graph_jobs_sensors_schedule(home: DatabankHome)
     graph = definitions.resolve_asset_graph()
     assert sorted(key.to_user_string() for key in graph.get_all_asset_keys()) == [
         "core/measurements", "core/trajectories", "mart/outcome_scores", "mart/trajectory_indicators",
-        "pseudonymised_delivery", "publish/analyst_copy", "quality/warehouse", "staged_delivery",
+        "pseudonymised_delivery", "publish/analyst_copy", "publish/dashboard", "quality/warehouse",
+        "staged_delivery",
     ]
     assert sorted(job.name for job in definitions.resolve_all_job_defs() if not job.name.startswith("__")) == [
         "ingest_deliveries", "rebuild_and_publish",

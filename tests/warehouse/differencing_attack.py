@@ -10,6 +10,11 @@ parent, addition) gives it. A recovered count is then used like a shown one, unt
 follows. A trajectory count the score table shows as `n_ended` while the trajectory table hides
 it is recovered outright.
 
+The rest-of-the-consortium tables (`mart.*_rest`, level 'rest_of_consortium', `organisation` =
+the provider left out) add one more relation per organisation and period: consortium =
+organisation + rest. A rest count itself is, by definition, consortium − organisation, so what
+counts as a leak is a recovered count of the contract tables' groups only.
+
 Only exact counts can be recovered this way, so builds under attack must not round.
 """
 
@@ -47,6 +52,18 @@ def published(con: duckdb.DuckDBPyConnection) -> tuple[dict[object, Shown], dict
         tables.setdefault((instrument, schaal, informant), {})[tuple(group)] = n_paired
         if n_ended is not None:
             repeated[tuple(group)] = n_ended
+    has_rest = _rows(con, "SELECT count(*) FROM information_schema.tables "
+                          "WHERE table_schema = 'mart' AND table_name = 'outcome_scores_rest'")[0][0]
+    if has_rest:
+        for *group, n_ended in _rows(con, f"SELECT {KEY}, n_ended FROM mart.trajectory_indicators_rest"):
+            tables["trajectories"][tuple(group)] = n_ended
+        for *group, instrument, schaal, informant, n_ended, n_paired in _rows(
+            con, f"SELECT {KEY}, instrument, schaal, informant, n_ended, n_paired "
+                 "FROM mart.outcome_scores_rest"
+        ):
+            tables.setdefault((instrument, schaal, informant), {})[tuple(group)] = n_paired
+            if n_ended is not None:
+                repeated[tuple(group)] = n_ended
     return tables, repeated
 
 
@@ -57,6 +74,8 @@ def equations(groups: set[Group]) -> list[tuple[Group, list[Group]]]:
         level, organisation, team, intervention, period = group
         if level == "organisation":
             children["organisations", ("consortium", None, None, None, period)].append(group)
+        if level in ("organisation", "rest_of_consortium"):
+            children[f"rest of {organisation}", ("consortium", None, None, None, period)].append(group)
         if level == "intervention":
             children["interventions", ("consortium", None, None, None, period)].append(group)
         if level == "team":
@@ -158,7 +177,11 @@ def attack(con: duckdb.DuckDBPyConnection, linear: bool = False) -> dict[object,
     tables, repeated = published(con)
     method = solve if linear else recover
     found = {
-        table: method(shown, repeated if table == "trajectories" else None)
+        table: {
+            group: n
+            for group, n in method(shown, repeated if table == "trajectories" else None).items()
+            if group[0] != "rest_of_consortium"
+        }
         for table, shown in tables.items()
     }
     return {table: counts for table, counts in found.items() if counts}

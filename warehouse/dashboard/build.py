@@ -1,0 +1,409 @@
+"""The static dashboard (issue 7): one page for the consortium and one per organisation, written
+from the published analysts' copy only, so it holds nothing the marts do not (pseudonymised
+aggregates, suppressed below k). Opened from disk: no server, no JavaScript, no network.
+
+Every figure cell carries its source as data attributes (table, group keys, measure, metric and
+the exact value), so a test can compare the page with the marts number for number. A suppressed
+group shows "< k" (primary) or "afgeschermd" (hidden to protect a small group elsewhere) and no
+figure at all, not in text, attributes or charts.
+
+The pages are written into a temporary folder beside publish/dashboard and swapped in by
+rename, so a reader never opens half a dashboard."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
+
+from warehouse.dashboard.charts import IndicatorBar, ScoreBar, indicator_chart, score_chart
+
+# Bump when the pages change shape, so an unchanged build is still rendered anew after an upgrade.
+DASHBOARD_FORMAT = 1
+MARKER = "dashboard.json"
+ALL = "all"
+INSTRUMENT_NAMES = {
+    "CBCL": "Child Behavior Checklist",
+    "YSR": "Youth Self Report",
+    "TRF": "Teacher's Report Form",
+    "SDQ": "Strengths and Difficulties Questionnaire",
+    "OBVL": "Opvoedingsbelastingvragenlijst",
+}
+QUESTIONS = (
+    ("Herkennen", "Herkennen we dit beeld? Past het bij wat we in de praktijk zien bij deze "
+                  "jeugdigen en gezinnen?"),
+    ("Verklaren", "Hoe verklaren we het? Welke verschillen in doelgroep, werkwijze, meting of "
+                  "respons kunnen de uitkomsten verklaren?"),
+    ("Waarderen", "Is dit goed genoeg? Wat vinden we ervan, vergeleken met de rest van het "
+                  "consortium en met wat we zelf willen bereiken?"),
+    ("Verbeteren", "Wat gaan we anders doen? Welke afspraak maken we, en hoe zien we straks "
+                   "of het helpt?"),
+)
+SCORE_METRICS = (  # (column, header, kind)
+    ("n_paired", "N", "count"),
+    ("response_rate", "Respons", "share"),
+    ("mean_start", "Start", "score"),
+    ("mean_end", "Eind", "score"),
+    ("mean_improvement", "Verbetering", "score"),
+    ("ci", "95%-BI", "interval"),
+    ("pct_improved", "Verbeterd", "share"),
+    ("pct_unchanged", "Onveranderd", "share"),
+    ("pct_deteriorated", "Verslechterd", "share"),
+    ("pct_recovered", "Hersteld", "share"),
+)
+INDICATOR_METRICS = (
+    ("n_ended", "N beëindigd", "count"),
+    ("pct_planned_end", "Gepland beëindigd", "share"),
+    ("pct_goals_achieved", "Doelen behaald", "share"),
+    ("mean_satisfaction", "Tevredenheid (1–10)", "score"),
+)
+KEY_COLUMNS = ("level", "organisation", "team", "intervention", "period")
+MEASURE_COLUMNS = ("instrument", "schaal", "informant")
+
+
+@dataclass(frozen=True)
+class DashboardSettings:
+    """What the consortium decided (config/consortium.toml): names and k for the labels."""
+
+    k: int
+    providers: Mapping[str, str]
+    interventions: Mapping[str, str]
+    show_organisation_names: bool = False
+    higher_is_worse: Mapping[tuple[str, str], bool] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DashboardResult:
+    pages: int
+    organisation_pages: int
+    charts: int
+
+
+# --- formatting ---------------------------------------------------------------------------------
+
+
+def dutch_number(value: float, decimals: int = 1) -> str:
+    """12.345 -> '12,3'; Dutch decimal comma, a real minus sign."""
+    text = f"{value:.{decimals}f}".replace(".", ",")
+    return text.replace("-", "−") if text.startswith("-") else text
+
+
+def dutch_percentage(value: float) -> str:
+    return f"{dutch_number(value * 100, 0)}%"
+
+
+def _display(kind: str, value: float | int) -> str:
+    if kind == "count":
+        return str(int(value))
+    if kind == "share":
+        return dutch_percentage(value)
+    return dutch_number(value)
+
+
+def _exact(value: float | int) -> str:
+    """The value as the mart holds it: repr round-trips a float exactly."""
+    return str(value) if isinstance(value, int) else repr(float(value))
+
+
+# --- rows to cells ------------------------------------------------------------------------------
+
+
+@dataclass
+class Cell:
+    text: str
+    attributes: dict[str, str]
+    colspan: int = 1
+    css: str = ""
+
+
+@dataclass
+class Row:
+    label: str
+    kind: str  # self, rest, consortium, organisation, team, intervention
+    cells: list[Cell]
+
+
+def _source(table: str, row: Mapping[str, object], measure: bool) -> dict[str, str]:
+    """The data attributes that say which mart row a cell comes from (keys only, no figure)."""
+    keys = KEY_COLUMNS + (MEASURE_COLUMNS if measure else ())
+    attributes = {"data-table": table}
+    attributes.update({f"data-{key}": str(row[key]) for key in keys if row[key] is not None})
+    return attributes
+
+
+def hidden_text(row: Mapping[str, object], k: int) -> str:
+    return f"< {k}" if row.get("suppression_reason") in (None, "primary") else "afgeschermd"
+
+
+def _cells(table: str, row: Mapping[str, object], metrics: tuple, k: int, measure: bool) -> list[Cell]:
+    source = _source(table, row, measure)
+    if row["suppressed"]:
+        # One cell for the whole row: no figure, no count, not even in an attribute.
+        return [Cell(hidden_text(row, k), {**source, "data-suppressed": "true"},
+                     colspan=len(metrics), css="hidden")]
+    cells = []
+    for column, _, kind in metrics:
+        if kind == "interval":
+            low, high = row["ci_low"], row["ci_high"]
+            if low is None or high is None:
+                cells.append(Cell("–", {**source, "data-metric": "ci_low", "data-null": "true"}))
+            else:
+                cells.append(Cell(
+                    f"[{dutch_number(low)}; {dutch_number(high)}]",
+                    {**source, "data-metric": "ci_low", "data-value": _exact(low),
+                     "data-metric2": "ci_high", "data-value2": _exact(high)},
+                ))
+            continue
+        value = row[column]
+        if value is None:
+            cells.append(Cell("–", {**source, "data-metric": column, "data-null": "true"}))
+        else:
+            cells.append(Cell(_display(kind, value), {**source, "data-metric": column,
+                                                      "data-value": _exact(value)}))
+    return cells
+
+
+def _score_bar(label: str, row: Mapping[str, object], k: int) -> ScoreBar:
+    if row["suppressed"]:
+        return ScoreBar(label, hidden=hidden_text(row, k))
+    return ScoreBar(label, **{name: row[name] for name in (
+        "mean_start", "mean_end", "mean_improvement", "ci_low", "ci_high", "pct_improved",
+        "pct_unchanged", "pct_deteriorated")})
+
+
+def _indicator_bar(label: str, row: Mapping[str, object], k: int) -> IndicatorBar:
+    if row["suppressed"]:
+        return IndicatorBar(label, hidden=hidden_text(row, k))
+    return IndicatorBar(label, pct_planned_end=row["pct_planned_end"],
+                        pct_goals_achieved=row["pct_goals_achieved"])
+
+
+# --- reading the published copy -----------------------------------------------------------------
+
+
+@dataclass
+class Published:
+    scores: list[dict]
+    indicators: list[dict]
+    build_id: str | None
+
+
+def _fetch(con: duckdb.DuckDBPyConnection, table: str, period: str) -> list[dict]:
+    # table comes from the fixed list below; the period is bound
+    cursor = con.execute(f"SELECT * FROM mart.{table} WHERE period = ?", [period])
+    names = [column[0] for column in cursor.description]
+    rows = [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+    for row in rows:
+        row["_table"] = table
+        row.setdefault("suppression_reason", None)
+    return rows
+
+
+def read_publication(publication: Path, period: str = ALL) -> Published:
+    con = duckdb.connect(str(publication), read_only=True)
+    try:
+        scores, indicators = [], []
+        for table, into in (("outcome_scores", scores), ("outcome_scores_rest", scores),
+                            ("trajectory_indicators", indicators),
+                            ("trajectory_indicators_rest", indicators)):
+            into += _fetch(con, table, period)
+        build = con.execute("SELECT build_id FROM mart.build_info").fetchall()
+    finally:
+        con.close()
+    return Published(scores, indicators, build[0][0] if build else None)
+
+
+# --- pages ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Section:
+    title: str
+    note: str
+    headers: list[str]
+    rows: list[Row]
+    chart: Markup
+    anchor: str
+
+
+@dataclass
+class Page:
+    file: str
+    title: str
+    intro: str
+    sections: list[Section]
+    links: list[tuple[str, str]]
+
+
+class _Labels:
+    def __init__(self, settings: DashboardSettings) -> None:
+        self.settings = settings
+
+    def organisation(self, code: str) -> str:
+        return self.settings.providers.get(code, code)
+
+    def intervention(self, code: str) -> str:
+        name = self.settings.interventions.get(code)
+        return f"{name} ({code})" if name and name != code else code
+
+    def measure(self, measure: tuple[str, str, str]) -> str:
+        instrument, schaal, informant = measure
+        full = INSTRUMENT_NAMES.get(instrument)
+        return f"{instrument} {schaal}" + (f" ({full})" if full else "") + f" — informant: {informant}"
+
+    def direction(self, measure: tuple[str, str, str]) -> str:
+        worse = self.settings.higher_is_worse.get(measure[:2])
+        if worse is None:
+            return "Verbetering is positief als het beter gaat, ongeacht de richting van de schaal."
+        return ("Een hogere score betekent meer problemen; verbetering = start − eind."
+                if worse else "Een hogere score is beter; verbetering = eind − start.")
+
+
+def _measure_of(row: Mapping[str, object]) -> tuple[str, str, str]:
+    return (str(row["instrument"]), str(row["schaal"]), str(row["informant"]))
+
+
+def _sorted_groups(rows: Iterable[dict], key: str) -> list[dict]:
+    return sorted(rows, key=lambda row: str(row[key]))
+
+
+def _section(
+    title: str, note: str, groups: list[tuple[str, str, dict]], settings: DashboardSettings,
+    salt: str, scores: bool,
+) -> Section:
+    metrics = SCORE_METRICS if scores else INDICATOR_METRICS
+    rows = [Row(label, kind, _cells(row["_table"], row, metrics, settings.k, scores))
+            for label, kind, row in groups]
+    if scores:
+        chart = score_chart([_score_bar(label, row, settings.k) for label, _, row in groups], salt)
+    else:
+        chart = indicator_chart([_indicator_bar(label, row, settings.k) for label, _, row in groups], salt)
+    return Section(title, note, [header for _, header, _ in metrics], rows, Markup(chart), salt)
+
+
+def _organisation_page(code: str, published: Published, settings: DashboardSettings,
+                       labels: _Labels) -> Page:
+    name = labels.organisation(code)
+
+    def pick(rows: list[dict], level: str, table_suffix: str = "") -> list[dict]:
+        return [r for r in rows if r["level"] == level and r["_table"].endswith(table_suffix)
+                and (level == "consortium" or r["organisation"] == code)]
+
+    def groups_for(rows: list[dict]) -> list[tuple[str, str, dict]]:
+        groups = [(name, "self", r) for r in pick(rows, "organisation")]
+        groups += [("Rest van het consortium", "rest", r) for r in pick(rows, "rest_of_consortium")]
+        groups += [("Consortium (totaal)", "consortium", r) for r in pick(rows, "consortium")]
+        groups += [(f"Team: {r['team']}", "team", r) for r in _sorted_groups(pick(rows, "team"), "team")]
+        groups += [(f"Interventie: {labels.intervention(str(r['intervention']))}", "intervention", r)
+                   for r in _sorted_groups(pick(rows, "organisation_intervention"), "intervention")]
+        return groups
+
+    sections = []
+    own_measures = sorted({_measure_of(r) for r in published.scores
+                           if r["level"] == "organisation" and r["organisation"] == code})
+    for number, measure in enumerate(own_measures):
+        rows = [r for r in published.scores if _measure_of(r) == measure]
+        sections.append(_section(labels.measure(measure), labels.direction(measure), groups_for(rows),
+                                 settings, f"{code}-m{number}", scores=True))
+    sections.append(_section(
+        "Trajectindicatoren", "Beëindigde trajecten: gepland beëindigd (reden einde 1, zonder "
+        "reden 5 in de noemer), doelen (grotendeels) behaald, tevredenheid.",
+        groups_for(published.indicators), settings, f"{code}-ti", scores=False))
+    intro = (f"{name} naast de rest van het consortium (alle andere organisaties samen) en het "
+             f"consortium als geheel, per team en per interventie. Alle jaren samen.")
+    return Page(f"organisatie-{code}.html", f"{name} — Lerende Databank Jeugd", intro, sections,
+                [("index.html", "Consortium")])
+
+
+def _consortium_page(published: Published, settings: DashboardSettings, labels: _Labels,
+                     organisations: list[str]) -> Page:
+    def groups_for(rows: list[dict]) -> list[tuple[str, str, dict]]:
+        contract = [r for r in rows if r["_table"] in ("outcome_scores", "trajectory_indicators")]
+        groups = [("Consortium", "consortium", r) for r in contract if r["level"] == "consortium"]
+        if settings.show_organisation_names:
+            groups += [(labels.organisation(str(r["organisation"])), "organisation", r)
+                       for r in _sorted_groups([r for r in contract if r["level"] == "organisation"],
+                                               "organisation")]
+        groups += [(f"Interventie: {labels.intervention(str(r['intervention']))}", "intervention", r)
+                   for r in _sorted_groups([r for r in contract if r["level"] == "intervention"],
+                                           "intervention")]
+        return groups
+
+    sections = []
+    measures = sorted({_measure_of(r) for r in published.scores if r["level"] == "consortium"})
+    for number, measure in enumerate(measures):
+        rows = [r for r in published.scores if _measure_of(r) == measure]
+        sections.append(_section(labels.measure(measure), labels.direction(measure), groups_for(rows),
+                                 settings, f"consortium-m{number}", scores=True))
+    sections.append(_section("Trajectindicatoren", "Beëindigde trajecten.", groups_for(published.indicators),
+                             settings, "consortium-ti", scores=False))
+    if settings.show_organisation_names:
+        intro = "Het consortium als geheel, per organisatie en per interventie. Alle jaren samen."
+        links = [(f"organisatie-{code}.html", labels.organisation(code)) for code in organisations]
+    else:
+        intro = ("Het consortium als geheel en per interventie. Alle jaren samen. Organisaties "
+                 "worden hier niet afzonderlijk getoond; elke organisatie ziet zichzelf naast de "
+                 "rest van het consortium op haar eigen pagina.")
+        links = []
+    return Page("index.html", "Consortium — Lerende Databank Jeugd", intro, sections, links)
+
+
+_ENVIRONMENT = Environment(
+    loader=PackageLoader("warehouse.dashboard", "templates"),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def render_page(page: Page, settings: DashboardSettings, build_id: str | None) -> str:
+    return _ENVIRONMENT.get_template("page.html.j2").render(
+        page=page, questions=QUESTIONS, k=settings.k, build_id=build_id or "–",
+    )
+
+
+def dashboard_build_id(target: Path) -> tuple[str | None, int | None]:
+    """(build_id, format) of the dashboard on disk, or (None, None)."""
+    try:
+        marker = json.loads((target / MARKER).read_text(encoding="utf-8"))
+        return marker.get("build_id"), marker.get("format")
+    except (OSError, ValueError):
+        return None, None
+
+
+def build_dashboard(publication: Path, target: Path, settings: DashboardSettings) -> DashboardResult:
+    """Render every page from the published copy into a fresh folder and swap it in."""
+    published = read_publication(publication)
+    labels = _Labels(settings)
+    in_data = {str(r["organisation"]) for r in published.scores + published.indicators
+               if r["level"] == "organisation"}
+    organisations = sorted(in_data | set(settings.providers))
+    pages = [_consortium_page(published, settings, labels, organisations)]
+    pages += [_organisation_page(code, published, settings, labels) for code in organisations]
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    for leftover in target.parent.glob(f".{target.name}.*"):  # left by a killed build
+        shutil.rmtree(leftover, ignore_errors=True)
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    temporary.mkdir()
+    charts = 0
+    for page in pages:
+        (temporary / page.file).write_text(render_page(page, settings, published.build_id),
+                                           encoding="utf-8")
+        charts += len(page.sections)
+    (temporary / MARKER).write_text(json.dumps(
+        {"build_id": published.build_id, "format": DASHBOARD_FORMAT,
+         "pages": [page.file for page in pages]}, indent=1), encoding="utf-8")
+    old = target.with_name(f".{target.name}.{os.getpid()}.old")
+    if target.exists():
+        os.replace(target, old)
+    os.replace(temporary, target)
+    shutil.rmtree(old, ignore_errors=True)
+    return DashboardResult(pages=len(pages), organisation_pages=len(pages) - 1, charts=charts)
