@@ -94,8 +94,8 @@ def _runs_marker(home: DatabankHome) -> Path:
 
 def _publication_current(home: DatabankHome, config_hash: str) -> bool:
     """Nothing to do: no delivery waits, the last build is of exactly the current inputs, core and
-    marts are what passed the warehouse guard, the analysts' copy holds that build, and no killed
-    command left runs to close. Checked without
+    marts are what passed the warehouse guard, the analysts' copy and the dashboard show that
+    build, and no killed command left runs to close. Checked without
     importing Dagster, so a nightly with nothing new costs a second, not a Dagster run."""
     if _runs_marker(home).exists():
         return False
@@ -105,7 +105,12 @@ def _publication_current(home: DatabankHome, config_hash: str) -> bool:
             return False
         if not passed_validation_unchanged(con, latest[0]):
             return False
-    return published_build_id(home.publication) == latest[0]
+    from warehouse.dashboard import DASHBOARD_FORMAT, dashboard_build_id
+
+    return (
+        published_build_id(home.publication) == latest[0]
+        and dashboard_build_id(home.dashboard) == (latest[0], DASHBOARD_FORMAT)
+    )
 
 
 def _mart_sizes(home: DatabankHome) -> dict[str, int]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -218,6 +219,11 @@ def test_run_with_nothing_new_starts_no_dagster_run_until_something_changes(
     assert not run_pipeline(home, today=TODAY).up_to_date
     assert dagster_runs(home) == runs + 1
     assert not (home.dagster_home / "in-process-runs").exists()
+    assert run_pipeline(home, today=TODAY).up_to_date
+    # A dashboard that does not show the published build is rebuilt, through Dagster.
+    shutil.rmtree(home.dashboard)
+    assert not run_pipeline(home, today=TODAY).up_to_date
+    assert (home.dashboard / "index.html").is_file()
     assert run_pipeline(home, today=TODAY).up_to_date
 
 
