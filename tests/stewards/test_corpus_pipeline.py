@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,6 +99,24 @@ def test_every_delivery_is_accounted_for(corpus_run: CorpusRun) -> None:
     assert sorted(seen) == sorted(c.pipeline_key for c in SHARED)
 
 
+def readable_text(data: bytes) -> str:
+    """A text file whole; of a binary file (DuckDB, SQLite) its runs of six or more printable
+    characters, as `strings` shows them. Every canary is at least six characters and is stored,
+    if at all, as such a run; scanning the raw bytes instead let the three-letter token match by
+    chance in compressed data (a case-insensitive 'zqx' somewhere in megabytes of DuckDB blocks)."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = data.decode("utf-8", errors="replace")
+        return "\n".join(re.findall(r"[^\x00-\x1f\x7f\ufffd]{6,}", text))
+
+
+def test_readable_text_keeps_stored_strings_and_drops_binary_noise() -> None:
+    binary = b"\x00\xff\x01zQx\x02\x00" + b"prefix ZQX-CL-0001 suffix" + b"\x00\xfe"
+    text = readable_text(binary)
+    assert "ZQX-CL-0001" in text and "zQx" not in text
+
+
 def test_no_identifier_anywhere_the_run_wrote(corpus_run: CorpusRun) -> None:
     """Beyond the reports: the warehouse, the published copy and Dagster's storage."""
     home = corpus_run.home
@@ -106,7 +125,7 @@ def test_no_identifier_anywhere_the_run_wrote(corpus_run: CorpusRun) -> None:
     files = [p for p in home.root.rglob("*") if p.is_file() and home.landing not in p.parents]
     hits = []
     for path in files:
-        text = path.read_bytes().decode("utf-8", errors="replace")
+        text = readable_text(path.read_bytes())
         hits += [f"{path.relative_to(home.root)}: {hit}" for hit in leaks(text, probe) if hit != "Traceback"]
     for database in (home.warehouse, home.publication):
         cells = string_cells(database)
