@@ -59,8 +59,9 @@ class DeliveryOutcome:
     loaded: int = 0  # rows (trajecten + metingen) that go on to staging  # ids of data-quality checks that did not pass
 
 
-# Deliveries judged in one Pandera call: its fixed cost is shared, while memory holds at most this
-# many deliveries' pseudonymised rows (raw values never outlive their own delivery's read).
+# Deliveries judged in one Pandera call: its fixed cost per call is shared (most of the judging
+# time of a small delivery; at national scale most of Pandera's cost is per row), while memory
+# holds at most this many deliveries' pseudonymised rows (raw values never outlive their own read).
 JUDGED_TOGETHER = 16
 
 
