@@ -79,7 +79,7 @@ def open_warehouse(
 # DuckDB takes 80 % of the machine's memory by default and spills to <warehouse>.tmp/ beyond its
 # limit. A first load stages millions of rows in one transaction; bounded here, the whole
 # `databank run` stays under 1 GB (issue 6). Larger machines may raise it.
-DEFAULT_MEMORY_LIMIT = "512MB"
+DEFAULT_MEMORY_LIMIT = "384MB"
 
 
 def warehouse_memory_limit() -> str:

@@ -18,6 +18,6 @@ def test_duckdb_memory_is_bounded_by_default_and_can_be_raised(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("DATABANK_DUCKDB_MEMORY_LIMIT", raising=False)
-    assert memory_limit(tmp_path / "a.duckdb") == "488.2 MiB"  # 512 MB
+    assert memory_limit(tmp_path / "a.duckdb") == "366.2 MiB"  # 384 MB
     monkeypatch.setenv("DATABANK_DUCKDB_MEMORY_LIMIT", "2GB")
     assert memory_limit(tmp_path / "a.duckdb") == "1.8 GiB"
