@@ -110,28 +110,8 @@ def default_trajectories(providers: int) -> int:
     return math.ceil(TARGET_TRAJECTORIES / max(1, providers))
 
 
-def bench_months(today: dt.date, count: int) -> list[str]:
-    """The `count` months before the current one, oldest first (all settled in the past)."""
-    year, month = today.year, today.month
-    months = []
-    for _ in range(count):
-        month -= 1
-        if month == 0:
-            year, month = year - 1, 12
-        months.append(f"{year:04d}-{month:02d}")
-    return sorted(months)
-
-
 def bench_providers(count: int) -> dict[str, str]:
     return {f"bench-{i:02d}": f"Benchmark Jeugdhulp {i:02d}" for i in range(1, count + 1)}
-
-
-def settle(landing: Path) -> None:
-    """Date the written files a minute back, so the still-being-written guard accepts them."""
-    moment = time.time() - 60
-    for path in landing.rglob("*"):
-        if path.is_file():
-            os.utime(path, (moment, moment))
 
 
 # ----------------------------------------------------------------------------------------
@@ -242,7 +222,7 @@ def run_bench(
     profile_dir: Path | None = None,
     today: dt.date | None = None,
 ) -> dict:
-    from pipelines.demo import consortium_toml
+    from pipelines.demo import consortium_toml, demo_months, settle
     from pipelines.synthetic import (
         DEFAULT_INTERVENTIONS,
         write_correction,
@@ -273,7 +253,7 @@ def run_bench(
     logs = workdir / "logs"
     logs.mkdir(exist_ok=True)
 
-    month_list = bench_months(today, months)
+    month_list = demo_months(today, months)
     staging = workdir / "staging"
     started = time.perf_counter()
     consortium = write_synthetic_consortium(

@@ -42,8 +42,8 @@ def demo_months(today: dt.date, count: int = DEMO_MONTHS) -> list[str]:
 
 
 def settle(landing: Path) -> None:
-    """The demo wrote these files itself and knows they are complete: date them a minute back,
-    so the pipeline's still-being-written guard does not wait for them."""
+    """The demo (or the benchmark) wrote these files itself and knows they are complete: date
+    them a minute back, so the pipeline's still-being-written guard does not wait for them."""
     moment = time.time() - 60
     for path in landing.rglob("*"):
         if path.is_file():
