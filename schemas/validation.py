@@ -326,10 +326,6 @@ def validate_delivery(delivery: PseudonymisedDelivery, config: ConsortiumConfig)
     return validate_deliveries([delivery], config)[0]
 
 
-def _batch_frame(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0].reset_index(drop=True)
-
-
 def validate_deliveries(
     deliveries: list[PseudonymisedDelivery], config: ConsortiumConfig
 ) -> list[ValidatedDelivery]:
@@ -352,8 +348,8 @@ def validate_deliveries(
                 }
             )
         )
-    all_trajectories = _normalise_codes(_batch_frame(trajectory_frames), config)
-    all_measurements = _normalise_codes(_batch_frame(measurement_frames), config)
+    all_trajectories = _normalise_codes(pd.concat(trajectory_frames, ignore_index=True), config)
+    all_measurements = _normalise_codes(pd.concat(measurement_frames, ignore_index=True), config)
     found = _row_faults_from_pandera(all_trajectories, trajectory_schema(config), TRAJECTEN, config)
     found += _row_faults_from_pandera(all_measurements, measurement_schema(config), METINGEN, config)
     row_faults: list[list[Fault]] = [[] for _ in deliveries]
