@@ -4,6 +4,7 @@ take a partition range, so a backfill of hundreds of deliveries is one run, not 
 
 import datetime as dt
 from dataclasses import dataclass
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -83,14 +84,14 @@ def read_deliveries_into_intake(
     deliveries: list[tuple[str, str]],
     today: dt.date,
     anonymity: AnonymityConfig | None = None,
-) -> tuple[list[DeliveryOutcome], int]:
-    """(outcomes, partitions without a delivery). A delivery whose bytes were already processed
+) -> tuple[list[DeliveryOutcome], list[tuple[str, str]]]:
+    """(outcomes, partitions without a delivery folder). A delivery whose bytes were already processed
     is 'unchanged'; every other one is judged, reported to the steward and written to intake, its
     quasi-identifiers generalised as config/privacy.toml says (`anonymity`, read from the home
     when not given)."""
     anonymity = anonymity or load_anonymity_config(home.config_dir)
     outcomes: list[DeliveryOutcome] = []
-    absent = 0
+    absent: list[tuple[str, str]] = []
     waiting: list[_Waiting] = []
 
     def judge_waiting() -> None:
@@ -107,8 +108,8 @@ def read_deliveries_into_intake(
 
     for provider, month in deliveries:
         folder = home.landing / provider / month
-        if not folder.is_dir() or folder.is_symlink():
-            absent += 1
+        if not _is_delivery_folder(folder):
+            absent.append((provider, month))
             continue
         fingerprint = fingerprint_delivery(provider, month, folder)
         if not needs_processing(con, provider, month, fingerprint.delivery_id, config_hash):
@@ -192,6 +193,20 @@ def _record_judged(
     return outcome
 
 
+def _is_delivery_folder(folder: Path) -> bool:
+    return folder.is_dir() and not folder.is_symlink()
+
+
+def _fail_on_absent(absent: list[tuple[str, str]]) -> None:
+    """Runs are launched for pending deliveries only: reading an empty partition and recording it
+    as materialised is how deliveries went missing unnoticed before (issue 11)."""
+    if absent:
+        raise dg.Failure(
+            f"{len(absent)} partitions of this run have no delivery in landing/: "
+            + ", ".join(f"{p} {m}" for p, m in absent[:20])
+        )
+
+
 def _outcome_table(outcomes: list[DeliveryOutcome], home: DatabankHome) -> str:
     """Per delivery of the run: its verdict, counts (read, quarantined, loaded, objections) and a
     link to the steward's report."""
@@ -234,11 +249,15 @@ def pseudonymised_delivery(
     anonymity = load_anonymity_config(databank.config_dir)
     pseudonymiser = Pseudonymiser(key.load())
     today = dt.date.today()
+    deliveries = [provider_and_month(key) for key in context.partition_keys]
+    _fail_on_absent(
+        [(p, m) for p, m in deliveries if not _is_delivery_folder(databank.landing / p / m)]
+    )
     with open_warehouse(databank.warehouse) as con:
         outcomes, absent = read_deliveries_into_intake(
-            con, databank, config, config_hash, quality, pseudonymiser,
-            [provider_and_month(key) for key in context.partition_keys], today, anonymity,
+            con, databank, config, config_hash, quality, pseudonymiser, deliveries, today, anonymity,
         )
+    _fail_on_absent(absent)  # removed while this run read the others
     judged = [o for o in outcomes if o.status != "unchanged"]
     rejected = [o for o in judged if o.status == "rejected"]
     # One line per run, not per delivery: each log line is an event-log write, and the per-delivery
@@ -248,7 +267,6 @@ def pseudonymised_delivery(
         metadata={
             "deliveries_judged": len(judged),
             "deliveries_unchanged": len(outcomes) - len(judged),
-            "partitions_without_delivery": absent,
             "accepted": sum(o.status == "accepted" for o in judged),
             "accepted_with_quarantine": sum(o.status == "accepted_with_quarantine" for o in judged),
             "rejected": len(rejected),

@@ -126,12 +126,16 @@ def _stopped(command: str, error: Exception, failed: str) -> int:
 
 
 def _run(home) -> int:  # noqa: ANN001
-    from pipelines.runner import PipelineFailed, run_pipeline
+    from pipelines.runner import DeliveriesNotJudged, PipelineFailed, run_pipeline
     from pseudonymise.keys import KeyFileError
     from schemas.config import ConfigError
 
     try:
         summary = run_pipeline(home, progress=lambda line: print(f"... {line}"))
+    except DeliveriesNotJudged as unfinished:
+        print("Deliveries:")
+        print("\n".join(unfinished.summary.lines(home)))
+        return _stopped("run", unfinished, "the run is incomplete")
     except (KeyFileError, ConfigError, PipelineFailed) as error:
         return _stopped("run", error, "the pipeline failed")
     print("Deliveries:")
@@ -496,17 +500,11 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_dev(args: argparse.Namespace) -> int:
-    """`dagster dev` on this home, from the project root, with the home's Dagster instance."""
-    from warehouse.home import PROJECT_ROOT, resolve_home
+    """`dagster dev` on this home, from the project root, supervised (pipelines/dev.py)."""
+    from pipelines.dev import serve
+    from warehouse.home import resolve_home
 
-    home = resolve_home()
-    home.prepare()
-    os.environ["DAGSTER_HOME"] = str(home.dagster_home)
-    os.environ["DATABANK_HOME"] = str(home.root)
-    os.chdir(PROJECT_ROOT)
-    dagster = Path(sys.executable).with_name("dagster")
-    os.execv(str(dagster), [str(dagster), "dev", "--port", str(args.port)])
-    return EXIT_CANNOT_RUN  # not reached
+    return serve(resolve_home(), args.port)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -13,7 +13,7 @@ from assets.marts import analyst_copy, warehouse_build, warehouse_quality
 from assets.resources import HomeResource, KeyResource
 from pipelines.jobs import ingest_job, rebuild_job
 from pipelines.schedules import nightly_rebuild
-from pipelines.sensors import landing_sensor, rebuild_after_ingest
+from pipelines.sensors import landing_sensor, rebuild_when_stale
 from warehouse.home import DatabankHome, resolve_home
 
 ALL_ASSETS = [
@@ -27,7 +27,7 @@ def build_definitions(home: DatabankHome | None = None, key_file: Path | None = 
     return dg.Definitions(
         assets=ALL_ASSETS,
         jobs=[ingest_job, rebuild_job],
-        sensors=[landing_sensor, rebuild_after_ingest],
+        sensors=[landing_sensor, rebuild_when_stale],
         schedules=[nightly_rebuild],
         resources={
             "home": HomeResource(root=str(home.root)),

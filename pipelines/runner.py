@@ -7,30 +7,30 @@ from __future__ import annotations
 import datetime as dt
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pipelines.partition_runs import delivery_boxes
 from pseudonymise.keys import load_key_ring
-from pseudonymise.landing import (
-    LandingDelivery,
-    fingerprint_delivery,
-    is_stable,
-    remove_processed_delivery,
-    scan_landing,
-)
+from pseudonymise.landing import remove_processed_delivery
 from schemas.anonymity import load_anonymity_config
-from schemas.check import folder_faults, rejected
+from schemas.check import rejected
 from schemas.config import ConsortiumConfig, config_fingerprint
-from schemas.faults import Fault
 from schemas.report import write_report
-from warehouse.builds import build_inputs, is_up_to_date, last_build, passed_validation_unchanged
 from warehouse.connection import open_warehouse, writer_lock
 from warehouse.crash import crash_point
 from warehouse.home import DatabankHome
-from warehouse.load import needs_processing
-from warehouse.publish import published_build_id
+from warehouse.ledger import (
+    LandingState,
+    LedgerEntry,
+    classify_landing,
+    in_state,
+    judged_since,
+    publication_current,
+)
 from warehouse.sql import execute, run_sql
 
 if TYPE_CHECKING:  # Dagster is imported only when there is work for it (see _publication_current)
@@ -39,15 +39,18 @@ if TYPE_CHECKING:  # Dagster is imported only when there is work for it (see _pu
 # The run's own events go to Dagster's event log; the terminal gets our summary only.
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
-# Folder faults that keep a delivery out of Dagster: such a folder cannot name a partition.
-UNPARTITIONABLE = {
-    "FILE_INVALID_PROVIDER_FOLDER", "FILE_INVALID_MONTH_FOLDER", "FILE_MONTH_IN_FUTURE",
-    "FILE_MONTH_TOO_EARLY",
-}
-
-
 class PipelineFailed(Exception):
     """The pipeline itself failed (not a delivery): the message names the step, never data."""
+
+
+class DeliveriesNotJudged(PipelineFailed):
+    """The run ended with settled deliveries it was asked to judge and did not: it published what
+    it did judge, and says which ones are left (the accounting invariant of issue 11)."""
+
+    def __init__(self, summary: RunSummary) -> None:
+        self.summary = summary
+        names = ", ".join(f"{p}/{m}" for p, m in summary.not_judged)
+        super().__init__(f"{len(summary.not_judged)} pending deliveries were not judged: {names}")
 
 
 @dataclass
@@ -55,25 +58,48 @@ class RunSummary:
     judged: list[tuple[str, str, str]] = field(default_factory=list)  # provider, month, status
     unpartitionable: list[tuple[str, str]] = field(default_factory=list)
     unchanged: int = 0
+    waiting_for_configuration: list[tuple[str, str]] = field(default_factory=list)
     still_being_written: list[tuple[str, str]] = field(default_factory=list)
+    not_judged: list[tuple[str, str]] = field(default_factory=list)
     mart_rows: dict[str, int] = field(default_factory=dict)
     up_to_date: bool = False  # nothing new: no Dagster run, the published copy stands
+
+    def counts(self) -> dict[str, int]:
+        """Every landing folder in exactly one outcome."""
+        by_status = Counter(status for _, _, status in self.judged)
+        return {
+            "accepted": by_status["accepted"],
+            "accepted with quarantine": by_status["accepted_with_quarantine"],
+            "rejected": by_status["rejected"] + len(self.unpartitionable),
+            "unchanged": self.unchanged,
+            "rejected before, waiting for a configuration change": len(self.waiting_for_configuration),
+            "still being written": len(self.still_being_written),
+            "not judged": len(self.not_judged),
+        }
 
     def lines(self, home: DatabankHome) -> list[str]:
         out = []
         for provider, month, status in self.judged:
             out.append(f"  {provider} {month}: {status}  (report: {home.report_dir(provider, month)})")
         for provider, month in self.unpartitionable:
-            out.append(f"  {provider}/{month}: rejected  (report: {home.report_dir(provider, month)})")
+            out.append(f"  {_shown(provider)}/{_shown(month)}: rejected  "
+                       f"(report: {home.report_dir(provider, month)})")
         for provider, month in self.still_being_written:
-            out.append(f"  {provider} {month}: files still being written, left for the next run")
-        if self.unchanged:
-            out.append(f"  {self.unchanged} deliveries unchanged since they were processed")
+            out.append(f"  {provider} {month}: files still being written after waiting; not judged")
+        for provider, month in self.not_judged:
+            out.append(f"  {provider} {month}: NOT JUDGED")
+        if not (self.judged or self.unpartitionable or self.unchanged or self.still_being_written
+                or self.waiting_for_configuration or self.not_judged):
+            out.append("  no deliveries in landing/")
+        else:
+            out.append("  " + ", ".join(f"{n} {what}" for what, n in self.counts().items() if n))
         if self.up_to_date:
             out.append("  nothing new since the last build: the published copy is current")
-        if not out:
-            out.append("  no deliveries in landing/")
         return out
+
+
+def _shown(name: str) -> str:
+    return "".join(c if c.isprintable() else "?" for c in name)[:60]
 
 
 def _instance(home: DatabankHome) -> dg.DagsterInstance:
@@ -93,24 +119,12 @@ def _runs_marker(home: DatabankHome) -> Path:
 
 
 def _publication_current(home: DatabankHome, config_hash: str) -> bool:
-    """Nothing to do: no delivery waits, the last build is of exactly the current inputs, core and
-    marts are what passed the warehouse guard, the analysts' copy and the dashboard show that
-    build, and no killed command left runs to close. Checked without
-    importing Dagster, so a nightly with nothing new costs a second, not a Dagster run."""
+    """Nothing to do (warehouse.ledger.publication_current) and no killed command left runs to
+    close. Checked without importing Dagster, so a nightly with nothing new costs a second."""
     if _runs_marker(home).exists():
         return False
     with open_warehouse(home.warehouse) as con:
-        latest = last_build(con)
-        if latest is None or not is_up_to_date(con, build_inputs(con, config_hash)):
-            return False
-        if not passed_validation_unchanged(con, latest[0]):
-            return False
-    from warehouse.dashboard import DASHBOARD_FORMAT, dashboard_build_id
-
-    return (
-        published_build_id(home.publication) == latest[0]
-        and dashboard_build_id(home.dashboard) == (latest[0], DASHBOARD_FORMAT)
-    )
+        return publication_current(con, home, config_hash)
 
 
 def _mart_sizes(home: DatabankHome) -> dict[str, int]:
@@ -151,141 +165,180 @@ def _check_result(result: dg.ExecuteInProcessResult, what: str) -> None:
     )
 
 
-def contiguous_blocks(ordered: Sequence[str], wanted: set[str]) -> list[list[str]]:
-    """The wanted partition keys as maximal runs of consecutive keys in Dagster's order (month,
-    then provider): each is one Dagster run over a partition range that holds only wanted keys,
-    so lineage records exactly the deliveries read, while a first load (every provider, every
-    month) or a nightly (every provider, one month) is a single run."""
-    blocks: list[list[str]] = []
-    previous = -2
-    for index, key in enumerate(ordered):
-        if key not in wanted:
-            continue
-        if index == previous + 1:
-            blocks[-1].append(key)
-        else:
-            blocks.append([key])
-        previous = index
-    return blocks
+# An explicit `databank run` waits this long for files still being written before it gives up on
+# them (and fails, naming them); the sensor instead simply looks again at its next tick.
+SETTLE_WAIT_SECONDS = 120.0
+
+
+@dataclass(frozen=True)
+class Clock:
+    """The run's notion of time, injected so a test decides what "future" and "settled" mean."""
+
+    today: Callable[[], dt.date] = dt.date.today
+    now: Callable[[], float] = time.time
+    sleep: Callable[[float], None] = time.sleep
 
 
 def run_pipeline(
     home: DatabankHome,
     today: dt.date | None = None,
     progress: Callable[[str], None] = lambda _: None,
+    clock: Clock | None = None,
 ) -> RunSummary:
     """Process every new or changed delivery, rebuild the marts and republish. The whole run
-    holds the warehouse's writer lock: a second run waits, then finds nothing left to do."""
-    today = today or dt.date.today()
+    holds the warehouse's writer lock: a second run waits, then finds nothing left to do. Raises
+    DeliveriesNotJudged (after publishing what it did judge) when a pending delivery was not."""
+    clock = clock or Clock()
+    if today is not None:
+        clock = Clock(today=lambda: today, now=clock.now, sleep=clock.sleep)
     home.prepare()
     config = home.config()
     load_key_ring(home.key_file)  # stop here, with how to create one, if there is no key
     with writer_lock(home.warehouse, on_wait=progress):
-        return _run_locked(home, config, today, progress)
+        summary = _run_locked(home, config, clock, progress)
+    if summary.not_judged:
+        raise DeliveriesNotJudged(summary)
+    return summary
+
+
+def _settled_ledger(
+    home: DatabankHome, config: ConsortiumConfig, config_hash: str, clock: Clock,
+    progress: Callable[[str], None],
+) -> list[LedgerEntry]:
+    """The ledger once no file is being written any more, or the wait is over (saying so)."""
+    deadline = clock.now() + SETTLE_WAIT_SECONDS
+    told = False
+    while True:
+        with open_warehouse(home.warehouse) as con:
+            ledger = classify_landing(home.landing, con, config, config_hash, clock.today(), clock.now())
+        writing = in_state(ledger, LandingState.BEING_WRITTEN)
+        if not writing or clock.now() >= deadline:
+            return ledger
+        if not told:
+            progress(
+                f"waiting up to {SETTLE_WAIT_SECONDS:.0f} s for files still being written: "
+                + ", ".join(e.name for e in writing)
+            )
+            told = True
+        clock.sleep(2.0)
 
 
 def _run_locked(
-    home: DatabankHome, config: ConsortiumConfig, today: dt.date, progress: Callable[[str], None]
+    home: DatabankHome, config: ConsortiumConfig, clock: Clock, progress: Callable[[str], None]
 ) -> RunSummary:
-    from pipelines.definitions import build_definitions
-
     config_hash = config_fingerprint(home.config_dir)
     summary = RunSummary()
     crash_point("run:start")
 
-    partitionable: list[LandingDelivery] = []
-    for delivery in scan_landing(home.landing):
-        faults = [
-            f for f in folder_faults(delivery.provider, delivery.month, config, today)
-            if f.code in UNPARTITIONABLE
-        ]
-        if delivery.is_link:
-            faults = [Fault("FILE_UNSAFE_PATH", detail=delivery.folder.name)]
-        if faults:
-            write_report(
-                rejected(delivery.provider, delivery.month, faults, config).verdict,
-                home.report_dir(delivery.provider, delivery.month),
-            )
-            summary.unpartitionable.append((delivery.provider, delivery.month))
-        else:
-            partitionable.append(delivery)
-
-    now = time.time()
-    settled = []
-    for delivery in partitionable:
-        if is_stable(delivery.folder, now):
-            settled.append(delivery)
-        else:
-            summary.still_being_written.append((delivery.provider, delivery.month))
-
-    delete_landing = load_anonymity_config(home.config_dir).landing_after_processing == "delete"
-    with open_warehouse(home.warehouse) as con:
-        pending = []
-        for delivery in settled:
-            fingerprint = fingerprint_delivery(delivery.provider, delivery.month, delivery.folder)
-            if needs_processing(con, delivery.provider, delivery.month, fingerprint.delivery_id, config_hash):
-                pending.append((delivery, fingerprint.delivery_id))
-            else:
-                summary.unchanged += 1
-                if delete_landing:  # processed before a crash could remove the files
-                    remove_processed_delivery(
-                        delivery.provider, delivery.month, delivery.folder, fingerprint.delivery_id
-                    )
+    ledger = _settled_ledger(home, config, config_hash, clock, progress)
+    for entry in in_state(ledger, LandingState.UNPARTITIONABLE):
+        write_report(
+            rejected(entry.provider, entry.month, list(entry.faults), config).verdict,
+            home.report_dir(entry.provider, entry.month),
+        )
+        summary.unpartitionable.append((entry.provider, entry.month))
+    summary.still_being_written = [
+        (e.provider, e.month) for e in in_state(ledger, LandingState.BEING_WRITTEN)
+    ]
+    summary.waiting_for_configuration = [
+        (e.provider, e.month) for e in in_state(ledger, LandingState.WAITING_FOR_CONFIGURATION)
+    ]
+    unchanged = in_state(ledger, LandingState.UNCHANGED)
+    summary.unchanged = len(unchanged)
+    if load_anonymity_config(home.config_dir).landing_after_processing == "delete":
+        for entry in unchanged:  # processed before a crash could remove the files
+            assert entry.delivery_id is not None
+            remove_processed_delivery(entry.provider, entry.month, entry.folder, entry.delivery_id)
+    pending = in_state(ledger, LandingState.PENDING)
     crash_point("run:scanned")
 
     if not pending and _publication_current(home, config_hash):
         summary.up_to_date = True
         summary.mart_rows = _mart_sizes(home)
+        summary.not_judged = list(summary.still_being_written)
         return summary
 
-    from dagster._core.definitions.partitions.context import partition_loading_context
-    from dagster._core.storage.tags import (
-        ASSET_PARTITION_RANGE_END_TAG,
-        ASSET_PARTITION_RANGE_START_TAG,
-    )
-
-    from assets.deliveries import WAREHOUSE_WRITE_TAGS
-    from assets.partitions import delivery_partition_key, delivery_partitions, provider_partitions
+    from pipelines.definitions import build_definitions
 
     instance = _instance(home)
     _close_abandoned_runs(instance)
     _runs_marker(home).touch()
     definitions = build_definitions(home)
-    known = set(instance.get_dynamic_partitions(provider_partitions.name))
-    new_providers = sorted({d.provider for d, _ in pending} - known)
-    if new_providers:
-        instance.add_dynamic_partitions(provider_partitions.name, new_providers)
-
-    ingest = definitions.resolve_job_def("ingest_deliveries")
-    with partition_loading_context(dynamic_partitions_store=instance):
-        ordered = delivery_partitions.get_partition_keys()
-    wanted = {str(delivery_partition_key(d.provider, d.month)) for d, _ in pending}
-    for block in contiguous_blocks(ordered, wanted):
-        what = f"{len(block)} deliveries ({block[0]} to {block[-1]})" if len(block) > 1 else block[0]
-        progress(f"reading {what}")
-        result = ingest.execute_in_process(
-            run_config=QUIET_LOGS,
-            instance=instance,
-            tags={
-                **WAREHOUSE_WRITE_TAGS,
-                **IN_PROCESS_TAG,
-                ASSET_PARTITION_RANGE_START_TAG: block[0],
-                ASSET_PARTITION_RANGE_END_TAG: block[-1],
-            },
-            raise_on_error=False,
-        )
-        _check_result(result, f"reading {what}")
-        crash_point("run:deliveries-ingested")
-
     if pending:
+        _ingest(instance, definitions, pending, progress)
         with open_warehouse(home.warehouse) as con:
-            ids = [delivery_id for _, delivery_id in pending]
-            rows = run_sql(con, "select_delivery_statuses", {"delivery_ids": ids})
-        summary.judged = [(p, m, s) for p, m, s in rows]
+            judged, missing = judged_since(con, pending, config_hash)
+            rows = run_sql(con, "select_delivery_statuses", {"delivery_ids": [e.delivery_id for e in judged]})
+        statuses = {(p, m): s for p, m, s in rows}
+        summary.judged = sorted((e.provider, e.month, statuses[(e.provider, e.month)]) for e in judged)
+        summary.not_judged = sorted((e.provider, e.month) for e in missing)
+    summary.not_judged = sorted(summary.not_judged + summary.still_being_written)
 
     progress("rebuilding the marts and publishing")
     summary.mart_rows = rebuild_and_publish(home, instance, definitions)
     return summary
+
+
+def _ingest(
+    instance: dg.DagsterInstance, definitions: dg.Definitions, pending: list[LedgerEntry],
+    progress: Callable[[str], None],
+) -> None:
+    """One in-process ingest run per box of pending deliveries (pipelines/partition_runs.py). Each
+    box is checked against Dagster's own reading of its range before the run, and the partitions
+    materialised are counted after it: what Dagster did, not what we meant."""
+    import dagster as dg
+
+    from assets.deliveries import WAREHOUSE_WRITE_TAGS
+    from assets.partitions import delivery_partition_key, delivery_partitions, provider_partitions
+
+    known = instance.get_dynamic_partitions(provider_partitions.name)
+    new_providers = sorted({e.provider for e in pending} - set(known))
+    if new_providers:
+        instance.add_dynamic_partitions(provider_partitions.name, new_providers)
+    provider_order = instance.get_dynamic_partitions(provider_partitions.name)
+    ingest = definitions.resolve_job_def("ingest_deliveries")
+    materialised: set[str] = set()
+    for box in delivery_boxes([(e.provider, e.month) for e in pending], provider_order):
+        start = delivery_partition_key(box.providers[0], box.months[0])
+        end = delivery_partition_key(box.providers[-1], box.months[-1])
+        read = set(delivery_partitions.get_partition_keys_in_range(
+            dg.PartitionKeyRange(start, end), dynamic_partitions_store=instance
+        ))
+        meant = {str(delivery_partition_key(p, m)) for p, m in box.cells()}
+        if read != meant:
+            raise PipelineFailed(
+                f"Dagster would read {len(read)} partitions for a box of {len(meant)} deliveries "
+                f"({box.describe()}); nothing was run"
+            )
+        progress(f"reading {box.describe()}")
+        result = ingest.execute_in_process(
+            run_config=QUIET_LOGS,
+            instance=instance,
+            tags={**WAREHOUSE_WRITE_TAGS, **IN_PROCESS_TAG, **partition_range_tags(start, end)},
+            raise_on_error=False,
+        )
+        _check_result(result, f"reading {box.describe()}")
+        materialised |= {
+            event.partition for event in result.get_asset_materialization_events()
+            if event.asset_key == dg.AssetKey("pseudonymised_delivery") and event.partition
+        }
+        crash_point("run:deliveries-ingested")
+    wanted = {str(delivery_partition_key(e.provider, e.month)) for e in pending}
+    if materialised != wanted:
+        raise PipelineFailed(
+            f"Dagster recorded {len(materialised)} delivery partitions for {len(wanted)} pending "
+            f"deliveries (missing: {', '.join(sorted(wanted - materialised)) or 'none'})"
+        )
+
+
+def partition_range_tags(start: object, end: object) -> dict[str, str]:
+    """The run tags that make a run cover a partition range (Dagster has no public constant)."""
+    from dagster._core.storage.tags import (
+        ASSET_PARTITION_RANGE_END_TAG,
+        ASSET_PARTITION_RANGE_START_TAG,
+    )
+
+    return {ASSET_PARTITION_RANGE_START_TAG: str(start), ASSET_PARTITION_RANGE_END_TAG: str(end)}
 
 
 def rebuild_and_publish(

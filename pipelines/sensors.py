@@ -1,115 +1,166 @@
-"""Sensors: a delivery dropped in landing becomes a run for its (provider, month) partition;
-a successful ingest is followed by one rebuild and republication. Neither opens the warehouse
-(DuckDB would refuse while a run holds it), so what was seen lives in the sensor's cursor."""
+"""Sensors: each pending delivery in landing/ becomes one run for its (provider, month) partition;
+when no warehouse-writing run is queued or running and the published copy is not of the current
+inputs, one rebuild is requested.
 
+Both decide from the warehouse's own records through the ledger (warehouse/ledger.py), exactly as
+`databank run` does, never from a cursor of what they saw: after `databank run` the daemon finds
+nothing to do, and after the daemon ingested a delivery `databank run` finds nothing either. While
+a run holds the warehouse (DuckDB admits no reader then) they skip the tick and look again."""
+
+from __future__ import annotations
 
 import datetime as dt
-import json
+import os
 import time
+from collections.abc import Callable
 
 import dagster as dg
-from dagster import RunStatusSensorContext, SensorEvaluationContext
+from dagster import SensorEvaluationContext
 
 from assets.deliveries import WAREHOUSE_WRITE_TAGS
 from assets.partitions import delivery_partition_key, provider_partitions
 from assets.resources import HomeResource
 from pipelines.jobs import ingest_job, rebuild_job
-from pseudonymise.landing import (
-    delivery_files_in,
-    fingerprint_delivery,
-    is_month_folder,
-    is_stable,
-    scan_landing,
+from pipelines.runner import IN_PROCESS_TAG
+from schemas.config import ConfigError, config_fingerprint
+from warehouse.builds import build_inputs
+from warehouse.home import DatabankHome
+from warehouse.ledger import (
+    LandingState,
+    LedgerEntry,
+    classify_landing,
+    has_anything_to_build,
+    in_state,
+    publication_current,
 )
-from schemas.config import PROVIDER_CODE
+from warehouse.status import WarehouseInUse, read_warehouse
+
+# Seconds between sensor evaluations; an operator (or a test) may shorten it.
+SENSOR_INTERVAL_SECONDS = int(os.environ.get("DATABANK_SENSOR_INTERVAL_SECONDS", "30"))
+# A delivery or a build whose runs failed this often is left for a person (and `databank run`).
+MAX_ATTEMPTS = 3
+
+DELIVERY_ID_TAG = "databank/delivery_id"
+BUILD_INPUTS_TAG = "databank/build_inputs"
+IN_FLIGHT = [
+    dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+]
+ENDED_BADLY = [dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED]
 
 
-def landing_run_requests(
-    landing_root: object, cursor: dict, known_providers: set[str], now: float, today: dt.date
-) -> tuple[list[dg.RunRequest], set[str], dict, list[str]]:
-    """Plain function so tests can drive it; returns requests, new providers, the new cursor and
-    notes on folders that cannot be a partition."""
-    seen: dict = dict(cursor)
+def delivery_run_requests(
+    ledger: list[LedgerEntry], config_hash: str, failed_attempts: Callable[[str], int]
+) -> tuple[list[dg.RunRequest], list[str]]:
+    """One request per pending delivery, keyed by its bytes and the configuration (a run key is
+    never launched twice), and by how often its runs failed, so a crashed run is tried again, up
+    to MAX_ATTEMPTS. Returns the requests and notes for the sensor's log."""
     requests: list[dg.RunRequest] = []
-    new_providers: set[str] = set()
     notes: list[str] = []
-    this_month = f"{today.year:04d}-{today.month:02d}"
-    for delivery in scan_landing(landing_root):  # type: ignore[arg-type]
-        if delivery.is_link:
-            notes.append("a symlinked landing folder is refused; `databank run` reports it")
+    for entry in in_state(ledger, LandingState.PENDING):
+        assert entry.delivery_id is not None
+        failures = failed_attempts(entry.delivery_id)
+        if failures >= MAX_ATTEMPTS:
+            notes.append(f"{entry.name}: its runs failed {failures} times; left for a person")
             continue
-        if not PROVIDER_CODE.match(delivery.provider) or not is_month_folder(delivery.month):
-            notes.append("a landing folder is not <provider>/<YYYY-MM>; `databank run` reports it")
-            continue
-        if delivery.month > this_month:
-            notes.append(f"{delivery.provider} {delivery.month} lies in the future; `databank run` reports it")
-            continue
-        files = delivery_files_in(delivery.folder)
-        if not files:
-            continue
-        stats = [[p.name, p.stat().st_size, p.stat().st_mtime_ns] for p in files]
-        if not is_stable(delivery.folder, now, files):
-            continue
-        slot = f"{delivery.provider}/{delivery.month}"
-        entry = seen.get(slot)
-        if entry and entry["stat"] == stats:
-            continue
-        fingerprint = fingerprint_delivery(delivery.provider, delivery.month, delivery.folder)
-        if entry and entry["id"] == fingerprint.delivery_id:
-            seen[slot] = {"id": fingerprint.delivery_id, "stat": stats}
-            continue
-        previous = entry["id"] if entry else "none"
         requests.append(
             dg.RunRequest(
-                run_key=f"{slot}:{previous}->{fingerprint.delivery_id}",
-                partition_key=delivery_partition_key(delivery.provider, delivery.month),
-                tags={**WAREHOUSE_WRITE_TAGS, "databank/delivery": slot},
+                run_key=f"{entry.provider}/{entry.month}:{entry.delivery_id}:{config_hash}:{failures}",
+                partition_key=delivery_partition_key(entry.provider, entry.month),
+                tags={
+                    **WAREHOUSE_WRITE_TAGS,
+                    "databank/delivery": f"{entry.provider}/{entry.month}",
+                    DELIVERY_ID_TAG: entry.delivery_id,
+                },
             )
         )
-        seen[slot] = {"id": fingerprint.delivery_id, "stat": stats}
-        if delivery.provider not in known_providers:
-            new_providers.add(delivery.provider)
-    return requests, new_providers, seen, notes
+    for entry in in_state(ledger, LandingState.UNPARTITIONABLE):
+        notes.append(f"{entry.name} cannot be a delivery ({entry.faults[0].code}); `databank run` reports it")
+    return requests, notes
+
+
+def _ledger(databank: DatabankHome, today: dt.date, now: float) -> list[LedgerEntry] | dg.SkipReason:
+    try:
+        config = databank.config()
+    except ConfigError as error:
+        return dg.SkipReason(f"configuration problem: {error}")
+    config_hash = config_fingerprint(databank.config_dir)
+    try:
+        with read_warehouse(databank.warehouse) as con:
+            return classify_landing(databank.landing, con, config, config_hash, today, now)
+    except WarehouseInUse as busy:
+        return dg.SkipReason(f"{busy}; looking again at the next tick")
+
+
+def _count_runs(instance: dg.DagsterInstance, tags: dict[str, str], statuses: list) -> int:
+    return instance.get_runs_count(filters=dg.RunsFilter(tags=tags, statuses=statuses))
 
 
 @dg.sensor(
     job=ingest_job,
-    minimum_interval_seconds=30,
+    minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Turns each new or changed delivery in landing/ into a run for its partition.",
+    description="Turns each pending delivery in landing/ (new or changed bytes, by the warehouse's "
+    "records) into one run for its partition.",
 )
-def landing_sensor(context: SensorEvaluationContext, home: HomeResource) -> dg.SensorResult:
-    cursor = json.loads(context.cursor) if context.cursor else {}
-    known = set(context.instance.get_dynamic_partitions(provider_partitions.name))
-    requests, new_providers, seen, notes = landing_run_requests(
-        home.home.landing, cursor, known, time.time(), dt.date.today()
+def landing_sensor(context: SensorEvaluationContext, home: HomeResource) -> dg.SensorResult | dg.SkipReason:
+    databank = home.home
+    ledger = _ledger(databank, dt.date.today(), time.time())
+    if isinstance(ledger, dg.SkipReason):
+        return ledger
+    config_hash = config_fingerprint(databank.config_dir)
+    requests, notes = delivery_run_requests(
+        ledger, config_hash,
+        lambda delivery_id: _count_runs(context.instance, {DELIVERY_ID_TAG: delivery_id}, ENDED_BADLY),
     )
     for note in sorted(set(notes)):
         context.log.warning(note)
+    if not requests:
+        return dg.SkipReason("no pending delivery")
+    known = set(context.instance.get_dynamic_partitions(provider_partitions.name))
+    new_providers = sorted({e.provider for e in in_state(ledger, LandingState.PENDING)} - known)
     return dg.SensorResult(
         run_requests=requests,
         dynamic_partitions_requests=(
-            [provider_partitions.build_add_request(sorted(new_providers))] if new_providers else []
+            [provider_partitions.build_add_request(new_providers)] if new_providers else []
         ),
-        cursor=json.dumps(seen, sort_keys=True),
     )
 
 
-@dg.run_status_sensor(
-    run_status=dg.DagsterRunStatus.SUCCESS,
-    monitored_jobs=[ingest_job],
-    request_job=rebuild_job,
+@dg.sensor(
+    job=rebuild_job,
+    minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="After deliveries are staged, rebuild the marts and republish once.",
+    description="When no warehouse-writing run is queued or running and the published copy is not "
+    "of the current inputs, one rebuild and republication (several ingest runs: one rebuild).",
 )
-def rebuild_after_ingest(context: RunStatusSensorContext) -> dg.RunRequest | dg.SkipReason:
-    waiting = context.instance.get_runs(
-        filters=dg.RunsFilter(
-            job_name=rebuild_job.name,
-            statuses=[dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED],
-        ),
-        limit=1,
+def rebuild_when_stale(context: SensorEvaluationContext, home: HomeResource) -> dg.RunRequest | dg.SkipReason:
+    in_flight = [  # a killed `databank run` leaves its runs "started" until the next one closes them
+        run for run in context.instance.get_runs(
+            filters=dg.RunsFilter(tags=WAREHOUSE_WRITE_TAGS, statuses=IN_FLIGHT)
+        )
+        if not IN_PROCESS_TAG.items() <= run.tags.items()
+    ]
+    if in_flight:
+        return dg.SkipReason(f"{len(in_flight)} warehouse run(s) queued or running; rebuilding after them")
+    databank = home.home
+    try:
+        databank.config()
+    except ConfigError as error:
+        return dg.SkipReason(f"configuration problem: {error}")
+    config_hash = config_fingerprint(databank.config_dir)
+    try:
+        with read_warehouse(databank.warehouse) as con:
+            if con is None or not has_anything_to_build(con):
+                return dg.SkipReason("nothing delivered yet")
+            if publication_current(con, databank, config_hash):
+                return dg.SkipReason("the published copy is of the current inputs")
+            inputs = build_inputs(con, config_hash).fingerprint
+    except WarehouseInUse as busy:
+        return dg.SkipReason(f"{busy}; looking again at the next tick")
+    failures = _count_runs(context.instance, {BUILD_INPUTS_TAG: inputs}, ENDED_BADLY)
+    if failures >= MAX_ATTEMPTS:
+        return dg.SkipReason(f"rebuilding these inputs failed {failures} times; left for a person")
+    return dg.RunRequest(
+        run_key=f"rebuild:{inputs}:{failures}", tags={**WAREHOUSE_WRITE_TAGS, BUILD_INPUTS_TAG: inputs}
     )
-    if waiting:
-        return dg.SkipReason("a rebuild is already waiting; it will include this delivery")
-    return dg.RunRequest(run_key=f"rebuild-after-{context.dagster_run.run_id}", tags=WAREHOUSE_WRITE_TAGS)

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-MONTH_FOLDER = re.compile(r"^[12]\d{3}-(0[1-9]|1[0-2])$")
+MONTH_FOLDER = re.compile(r"\A[12]\d{3}-(0[1-9]|1[0-2])\Z")  # \Z: "2025-03\n" is no month
 DELIVERY_FILE_NAMES = ("trajecten.csv", "metingen.csv", "export.xlsx")
 # A file changed this recently may still be being written: it is left for a later look.
 STABLE_SECONDS = 10.0

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from schemas.delivery import KNOWN_COLUMNS, canonical_header
 
-PROVIDER_CODE = re.compile(r"^[a-z0-9-]{2,40}$")
+PROVIDER_CODE = re.compile(r"\A[a-z0-9-]{2,40}\Z")  # \Z: no trailing line break passes
 CONSORTIUM_FILE = "consortium.toml"
 INSTRUMENTS_FILE = "instruments.csv"
 QUALITY_FILE = "quality.toml"

@@ -21,7 +21,7 @@ from pseudonymise.pseudonyms import DIGEST_HEX, purpose_of, rekey
 from warehouse.connection import transaction
 from warehouse.sql import execute, run_sql
 
-SCOPE_NAME = re.compile(r"^[a-z0-9-]{2,40}$")
+SCOPE_NAME = re.compile(r"\A[a-z0-9-]{2,40}\Z")
 
 # Every column that holds a pseudonym, so rotation misses none. A test compares this with the
 # warehouse's columns named *_id that hold labelled pseudonyms.

@@ -89,7 +89,7 @@ def test_dagster_dev_serves_graph_sensors_and_schedule_and_picks_up_a_delivery(
         assert {"pseudonymised_delivery", "staged_delivery", "mart/outcome_scores",
                 "publish/analyst_copy"} <= assets
         sensors = {s["name"]: s["sensorState"]["status"] for s in repository["sensors"]}
-        assert sensors == {"landing_sensor": "RUNNING", "rebuild_after_ingest": "RUNNING"}
+        assert sensors == {"landing_sensor": "RUNNING", "rebuild_when_stale": "RUNNING"}
         schedules = {s["name"]: s["scheduleState"]["status"] for s in repository["schedules"]}
         assert schedules == {"nightly_rebuild": "RUNNING"}
         assert (home.dagster_home / "dagster.yaml").is_file()

@@ -17,8 +17,10 @@ from assets.marts import analyst_copy, warehouse_build, warehouse_quality
 from assets.partitions import delivery_partition_key, provider_partitions
 from assets.resources import HomeResource, KeyResource
 from pipelines.definitions import build_definitions
-from pipelines.sensors import landing_sensor
+from pipelines.runner import run_pipeline
+from pipelines.sensors import landing_sensor, rebuild_when_stale
 from tests.builders import DeliveryWriter, measurement, trajectory
+from warehouse.connection import writer_lock
 from warehouse.home import DatabankHome
 from warehouse.quality import OUTCOME_SCORE_COLUMNS, TRAJECTORY_INDICATOR_COLUMNS
 
@@ -71,41 +73,78 @@ def test_materialize_whole_graph_from_landing_to_published_copy(home: DatabankHo
     assert consortium.n_paired == 3 and consortium.mean_improvement == 14.0
 
 
-def test_sensor_one_run_request_per_new_delivery_none_for_unchanged(home: DatabankHome, write_delivery: DeliveryWriter) -> None:
+def _evaluate(sensor: dg.SensorDefinition, instance: dg.DagsterInstance, home: DatabankHome):  # noqa: ANN202
+    context = dg.build_sensor_context(instance=instance, resources={"home": HomeResource(root=str(home.root))})
+    return sensor(context)
+
+
+def _requested(result: object) -> list[str]:
+    return sorted(r.partition_key for r in getattr(result, "run_requests", None) or [])
+
+
+def test_landing_sensor_asks_the_warehouse_what_is_pending(home: DatabankHome, write_delivery: DeliveryWriter) -> None:
+    """One request per pending delivery, keyed by its bytes; nothing once `databank run` has read
+    them (the warehouse is the truth, not a cursor); a correction is one new request; a file still
+    being written waits; a run holding the warehouse makes the sensor skip its tick."""
     write_delivery(home.landing, "de-boog", "2025-03", [trajectory(1)])
     write_delivery(home.landing, "de-boog", "2025-04", [trajectory(1)])
     write_delivery(home.landing, "horizon-jeugd", "2025-04", [trajectory(1)])
     with dg.instance_for_test() as instance:
-        context = dg.build_sensor_context(instance=instance, resources={"home": HomeResource(root=str(home.root))})
-        first = landing_sensor(context)
-        assert sorted(r.partition_key for r in first.run_requests) == sorted(
+        first = _evaluate(landing_sensor, instance, home)
+        assert _requested(first) == sorted(
             str(delivery_partition_key(p, m))
             for p, m in (("de-boog", "2025-03"), ("de-boog", "2025-04"), ("horizon-jeugd", "2025-04"))
         )
         assert first.dynamic_partitions_requests[0].partition_keys == ["de-boog", "horizon-jeugd"]
         assert len({r.run_key for r in first.run_requests}) == 3
+        # Evaluated again before anything ran: the same run keys, which Dagster launches only once.
+        again = _evaluate(landing_sensor, instance, home)
+        assert {r.run_key for r in again.run_requests} == {r.run_key for r in first.run_requests}
 
-        unchanged = landing_sensor(dg.build_sensor_context(
-            instance=instance, cursor=first.cursor, resources={"home": HomeResource(root=str(home.root))}
-        ))
-        assert unchanged.run_requests == []
+    run_pipeline(home, today=dt.date(2025, 6, 1))
+    with dg.instance_for_test() as instance:
+        assert isinstance(_evaluate(landing_sensor, instance, home), dg.SkipReason)
+        assert isinstance(_evaluate(rebuild_when_stale, instance, home), dg.SkipReason)
 
-        # A correction of one month: exactly one new request, with a new run key.
         write_delivery(home.landing, "de-boog", "2025-04", [trajectory(1, team="Team Zuid")])
-        corrected = landing_sensor(dg.build_sensor_context(
-            instance=instance, cursor=first.cursor, resources={"home": HomeResource(root=str(home.root))}
-        ))
-        assert [r.partition_key for r in corrected.run_requests] == [str(delivery_partition_key("de-boog", "2025-04"))]
+        corrected = _evaluate(landing_sensor, instance, home)
+        assert _requested(corrected) == [str(delivery_partition_key("de-boog", "2025-04"))]
         assert corrected.run_requests[0].run_key not in {r.run_key for r in first.run_requests}
 
-        # A file still being written (modified just now) is left for a later tick.
         folder = write_delivery(home.landing, "de-boog", "2025-05", [trajectory(1)])
         now = time.time()
-        os.utime(folder / "trajecten.csv", (now, now))
-        busy = landing_sensor(dg.build_sensor_context(
-            instance=instance, cursor=corrected.cursor, resources={"home": HomeResource(root=str(home.root))}
-        ))
-        assert busy.run_requests == []
+        os.utime(folder / "trajecten.csv", (now, now))  # still being written
+        assert _requested(_evaluate(landing_sensor, instance, home)) == [
+            str(delivery_partition_key("de-boog", "2025-04"))
+        ]
+        with writer_lock(home.warehouse):
+            busy = _evaluate(landing_sensor, instance, home)
+            assert isinstance(busy, dg.SkipReason) and "run is writing" in str(busy.skip_message)
+
+
+def test_rebuild_sensor_asks_once_after_ingest_runs_not_while_they_run(
+    home: DatabankHome, write_delivery: DeliveryWriter
+) -> None:
+    write_delivery(home.landing, "de-boog", "2025-03", [trajectory(1)])
+    with dg.instance_for_test(temp_dir=str(home.dagster_home)) as instance:
+        assert isinstance(_evaluate(rebuild_when_stale, instance, home), dg.SkipReason)  # nothing yet
+        instance.add_dynamic_partitions(provider_partitions.name, ["de-boog"])
+        ingested = dg.materialize(
+            [pseudonymised_delivery, staged_delivery],
+            partition_key=str(delivery_partition_key("de-boog", "2025-03")),
+            resources=resources(home), instance=instance,
+        )
+        assert ingested.success
+        request = _evaluate(rebuild_when_stale, instance, home)
+        assert isinstance(request, dg.RunRequest) and request.run_key
+        assert _evaluate(rebuild_when_stale, instance, home).run_key == request.run_key  # launched once
+
+        # Another ingest run waiting in the queue: no rebuild yet, one after it.
+        instance.create_run_for_job(
+            build_definitions(home).resolve_job_def("ingest_deliveries"), tags={"databank/warehouse": "write"}
+        )
+        waiting = _evaluate(rebuild_when_stale, instance, home)
+        assert isinstance(waiting, dg.SkipReason) and "queued or running" in str(waiting.skip_message)
 
 
 def test_definitions_snapshot_of_graph_jobs_sensors_schedule(home: DatabankHome) -> None:
@@ -119,10 +158,9 @@ def test_definitions_snapshot_of_graph_jobs_sensors_schedule(home: DatabankHome)
     assert sorted(job.name for job in definitions.resolve_all_job_defs() if not job.name.startswith("__")) == [
         "ingest_deliveries", "rebuild_and_publish",
     ]
-    assert sorted(s.name for s in definitions.sensors) == ["landing_sensor", "rebuild_after_ingest"]
+    assert sorted(s.name for s in definitions.sensors) == ["landing_sensor", "rebuild_when_stale"]
     schedule = definitions.resolve_schedule_def("nightly_rebuild")
     assert schedule.cron_schedule == "30 2 * * *" and schedule.execution_timezone == "Europe/Amsterdam"
-    assert dt.date.today()  # the schedule above is independent of the date the suite runs
 
 
 def test_definitions_validate_with_dagster_cli(home: DatabankHome) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import random
 import shutil
 from pathlib import Path
 
@@ -13,7 +14,8 @@ import duckdb
 import pytest
 
 from pipelines.cli import main
-from pipelines.runner import PipelineFailed, contiguous_blocks, run_pipeline
+from pipelines.partition_runs import DeliveryBox, delivery_boxes, next_month
+from pipelines.runner import Clock, DeliveriesNotJudged, PipelineFailed, run_pipeline
 from tests.builders import DeliveryWriter, measurement, trajectory
 from warehouse.home import DatabankHome
 
@@ -149,15 +151,90 @@ def test_run_unregistered_provider_and_future_month_are_rejected_with_reports(
     assert core_rows(home, "SELECT count(*) FROM staging.trajectories") == [(0,)]
 
 
-def test_run_leaves_a_delivery_still_being_written_for_the_next_run(
+class FakeClock:
+    """Seconds that pass only when the run sleeps: waiting costs the test nothing."""
+
+    def __init__(self, start: float) -> None:
+        self.seconds, self.slept = start, 0.0
+
+    def now(self) -> float:
+        return self.seconds
+
+    def sleep(self, seconds: float) -> None:
+        self.seconds += seconds
+        self.slept += seconds
+
+    def clock(self) -> Clock:
+        return Clock(today=lambda: TODAY, now=self.now, sleep=self.sleep)
+
+
+def test_run_waits_for_a_delivery_still_being_written_and_then_judges_it(
     home: DatabankHome, write_delivery: DeliveryWriter
 ) -> None:
     folder = write_delivery(home.landing, "de-boog", "2025-03", [trajectory(1)])
-    (folder / "metingen.csv").touch()  # modified just now
+    fake = FakeClock(1_800_000_000)
+    os.utime(folder / "metingen.csv", (fake.seconds - 1, fake.seconds - 1))  # written a second ago
+    said: list[str] = []
+    summary = run_pipeline(home, progress=said.append, clock=fake.clock())
+    assert summary.judged == [("de-boog", "2025-03", "accepted")] and summary.still_being_written == []
+    assert 0 < fake.slept <= 20
+    assert any("waiting up to" in line and "de-boog/2025-03" in line for line in said)
+
+
+def test_run_that_cannot_settle_a_delivery_fails_and_names_it(
+    home: DatabankHome, write_delivery: DeliveryWriter
+) -> None:
+    write_delivery(home.landing, "de-boog", "2025-02", [trajectory(1)])
+    folder = write_delivery(home.landing, "de-boog", "2025-03", [trajectory(1)])
+    fake = FakeClock(1_800_000_000)
+    os.utime(folder / "trajecten.csv", (fake.seconds + 10_000, fake.seconds + 10_000))  # keeps changing
+    with pytest.raises(DeliveriesNotJudged, match="de-boog/2025-03") as failed:
+        run_pipeline(home, clock=fake.clock())
+    summary = failed.value.summary
+    assert summary.judged == [("de-boog", "2025-02", "accepted")]  # the rest is done and published
+    assert summary.not_judged == [("de-boog", "2025-03")] and home.publication.is_file()
+
+
+def test_late_and_missing_months_are_all_read_in_one_run(
+    home: DatabankHome, write_delivery: DeliveryWriter
+) -> None:
+    """The shape that made Dagster read empty boxes: providers that are behind, ahead, or skip a
+    month. Every delivery is judged, every trajectory lands in staging."""
+    plan = {
+        "ritmeester": ["2025-05", "2025-06", "2025-07"],
+        "lindenhof": ["2025-01", "2025-02", "2025-04", "2025-08"],
+        "de-boog": ["2025-07", "2025-08"],
+        "horizon-jeugd": ["2025-03"],
+    }
+    config = home.config_dir / "consortium.toml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("[providers]", "[providers]\nritmeester = \"R\"\nlindenhof = \"L\"", 1))
+    for provider in ("ritmeester", "lindenhof"):  # Dagster learns these providers first
+        write_delivery(home.landing, provider, plan[provider][0], [trajectory(1)])
+    run_pipeline(home, today=TODAY)
+    n = 0
+    for provider, months in plan.items():
+        for month in months:
+            n += 1
+            write_delivery(home.landing, provider, month, [trajectory(n), trajectory(100 + n)])
     summary = run_pipeline(home, today=TODAY)
-    assert summary.judged == [] and summary.still_being_written == [("de-boog", "2025-03")]
-    os.utime(folder / "metingen.csv", (1_700_000_000, 1_700_000_000))
-    assert [s for _, _, s in run_pipeline(home, today=TODAY).judged] == ["accepted"]
+    expected = sorted((p, m) for p, months in plan.items() for m in months)
+    assert sorted((p, m) for p, m, _ in summary.judged) == expected
+    assert {s for _, _, s in summary.judged} == {"accepted"} and summary.not_judged == []
+    staged = core_rows(home, "SELECT provider, month, count(*) FROM staging.trajectories GROUP BY ALL")
+    assert sorted((p, m) for p, m, _ in staged) == expected and all(c == 2 for *_, c in staged)
+    again = run_pipeline(home, today=TODAY)
+    assert again.judged == [] and again.unchanged == len(expected)
+
+
+def test_folder_names_with_a_trailing_line_break_are_refused(
+    home: DatabankHome, write_delivery: DeliveryWriter
+) -> None:
+    write_delivery(home.landing, "de-boog", "2025-03\n", [trajectory(1)])
+    write_delivery(home.landing, "horizon-jeugd\n", "2025-03", [trajectory(1)])
+    summary = run_pipeline(home, today=TODAY)
+    assert sorted(summary.unpartitionable) == [("de-boog", "2025-03\n"), ("horizon-jeugd\n", "2025-03")]
+    assert summary.judged == [] and summary.counts()["rejected"] == 2
 
 
 def test_run_refuses_symlinked_landing_folders_with_a_report(
@@ -246,14 +323,31 @@ def test_run_with_nothing_new_leaves_marts_and_publication_untouched(
     assert home.publication.stat().st_ino != published.st_ino
 
 
-def test_contiguous_blocks_are_maximal_runs_of_wanted_keys_in_order() -> None:
-    ordered = ["2025-01|a", "2025-01|b", "2025-02|a", "2025-02|b", "2025-03|a", "2025-03|b"]
-    assert contiguous_blocks(ordered, set(ordered)) == [ordered]
-    assert contiguous_blocks(ordered, {"2025-03|a", "2025-03|b"}) == [["2025-03|a", "2025-03|b"]]
-    assert contiguous_blocks(ordered, {"2025-01|a", "2025-02|a", "2025-02|b"}) == [
-        ["2025-01|a"], ["2025-02|a", "2025-02|b"]
+def test_delivery_boxes_cover_exactly_the_pending_cells_whatever_the_grid() -> None:
+    """Boxes are what Dagster reads; each must hold only pending cells, and together all of them."""
+    order = ["ritmeester", "lindenhof", "de-boog", "horizon"]  # Dagster's (insertion) order
+    grid = {(p, m) for p in order for m in ("2025-01", "2025-02", "2025-03")}
+    assert delivery_boxes(grid, order) == [DeliveryBox(("2025-01", "2025-02", "2025-03"), tuple(order))]
+    late = {("ritmeester", "2025-07"), ("ritmeester", "2025-08"), ("lindenhof", "2025-08")}
+    assert delivery_boxes(late, order) == [
+        DeliveryBox(("2025-07",), ("ritmeester",)), DeliveryBox(("2025-08",), ("ritmeester", "lindenhof")),
     ]
-    assert contiguous_blocks(ordered, set()) == []
+    year_end = {("de-boog", "2024-12"), ("de-boog", "2025-01"), ("horizon", "2025-01")}
+    assert delivery_boxes(year_end, order) == [
+        DeliveryBox(("2024-12",), ("de-boog",)), DeliveryBox(("2025-01",), ("de-boog", "horizon")),
+    ]
+    rng = random.Random(11)
+    for _ in range(300):
+        cells = {(p, f"2025-{m:02d}") for p in order for m in range(1, 13) if rng.random() < 0.6}
+        cells |= {(p, "2024-12") for p in order if rng.random() < 0.5}
+        boxes = delivery_boxes(cells, order)
+        covered = [cell for box in boxes for cell in box.cells()]
+        assert sorted(covered) == sorted(cells)  # exactly once each
+        for box in boxes:
+            assert all(next_month(a) == b for a, b in zip(box.months, box.months[1:], strict=False))
+            positions = [order.index(p) for p in box.providers]
+            assert positions == list(range(positions[0], positions[0] + len(positions)))
+    assert delivery_boxes(set(), order) == []
 
 
 def test_deliveries_are_read_in_as_few_runs_as_keep_lineage_exact(
