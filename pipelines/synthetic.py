@@ -1714,3 +1714,27 @@ def write_step(landing: Path, consortium: IrregularConsortium, step: int) -> lis
             (folder / name).write_bytes(data)
         written.append(delivery)
     return written
+
+
+def convert_to_workbook(folder: Path) -> Path:
+    """Replace a written CSV delivery (`trajecten.csv` + `metingen.csv`) by one `export.xlsx` of
+    the same rows, as a steward whose system exports workbooks would deliver it (date cells,
+    numeric cells; headers as written). Why: the demo and the benchmark mix both kinds of file
+    (delivery-format.md §1) without generating a second consortium."""
+    folder = Path(folder)
+    tables = {name: _read_csv(folder / f"{name}.csv") for name in ("trajecten", "metingen")}
+    from openpyxl import Workbook  # a project dependency, only needed here and for irregular runs
+
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    for name, table in tables.items():
+        sheet = workbook.create_sheet(name)
+        sheet.append(table.header)
+        canonical = [h.strip().lower() for h in table.header]
+        for row in table.rows:
+            sheet.append([_xlsx_cell(column, value) for column, value in zip(canonical, row, strict=True)])
+    path = folder / "export.xlsx"
+    workbook.save(path)
+    for name in tables:
+        (folder / f"{name}.csv").unlink()
+    return path
