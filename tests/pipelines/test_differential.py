@@ -41,6 +41,7 @@ from pipelines.runner import RunSummary, run_pipeline
 from pipelines.synthetic import (
     DEFAULT_PROVIDERS,
     IrregularConsortium,
+    ScheduledDelivery,
     irregular_consortium,
     write_step,
 )
@@ -208,11 +209,17 @@ def check_seed(
     )
     failures: list[str] = []
     shares: list[float] = []
+    landing: dict[tuple[str, str], ScheduledDelivery] = {}  # what lies in landing/ now
+    read: dict[tuple[str, str], ScheduledDelivery] = {}  # accepted versions the pipeline judged
     with charts_not_drawn() if not draw_charts else _nothing():
         for step in range(consortium.n_steps):
-            write_step(home.landing, consortium, step)
+            for delivery in write_step(home.landing, consortium, step):
+                landing[(delivery.provider, delivery.month)] = delivery
             settle(home.landing)
             summary = run_pipeline(home, today=TODAY)
+            for provider, month, status in summary.judged:
+                if status.startswith("accepted") and (provider, month) in landing:
+                    read[(provider, month)] = landing[(provider, month)]
             problems = compare_verdicts(consortium, step, summary)
             reference = reference_marts(consortium.in_force(step), K)
             mart_problems, share = compare_marts(home, reference)
@@ -222,10 +229,20 @@ def check_seed(
                 shown = problems[:MAX_PROBLEMS_SHOWN]
                 more = len(problems) - len(shown)
                 failures.append(
-                    f"seed {seed} step {step}: {len(problems)} problem(s)\n    "
+                    f"seed {seed} step {step}: {len(problems)} problem(s){_diagnosis(home, read)}\n    "
                     + "\n    ".join(shown) + (f"\n    ... and {more} more" if more else "")
                 )
     return failures, shares, time.perf_counter() - started
+
+
+def _diagnosis(home: DatabankHome, read: dict[tuple[str, str], ScheduledDelivery]) -> str:
+    """Whether the published marts are right for the deliveries the pipeline did judge: then the
+    difference is exactly the deliveries it left unread (or read a stale version of)."""
+    as_read, _ = compare_marts(home, reference_marts(read.values(), K))
+    if not as_read:
+        return (" [the marts equal the reference over the deliveries the pipeline did judge: "
+                "the difference is deliveries left unread]")  # fmt: skip
+    return f" [{len(as_read)} difference(s) even from the reference over the deliveries it judged]"
 
 
 @contextmanager
