@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 __all__ = [
     "DEFAULT_INTERVENTIONS",
@@ -1519,9 +1520,33 @@ def _encode_workbook(
     measured.append(list(METINGEN_COLUMNS))
     for values in metingen:
         measured.append([_xlsx_cell(c, v) for c, v in zip(METINGEN_COLUMNS, values, strict=True)])
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return _workbook_bytes(workbook)
+
+
+_FIXED_MOMENT = (2025, 1, 1, 0, 0, 0)
+
+
+def _workbook_bytes(workbook: Any) -> bytes:  # noqa: ANN401 (openpyxl is imported lazily)
+    """The workbook's bytes, the same for the same cells: openpyxl stamps the save time into the
+    document properties and every zip entry, which would break the generator's determinism."""
+    import datetime as dt
+    import zipfile
+
+    moment = dt.datetime(*_FIXED_MOMENT)
+    workbook.properties.created = workbook.properties.modified = moment
+    workbook.properties.creator = "databank synthetic"
+    saved = io.BytesIO()
+    workbook.save(saved)
+    fixed = io.BytesIO()
+    with zipfile.ZipFile(saved) as source, zipfile.ZipFile(fixed, "w") as target:
+        for name in source.namelist():
+            data = source.read(name)
+            if name == "docProps/core.xml":  # save() stamps `modified` with the clock
+                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(<)", rb"\g<1>2025-01-01T00:00:00Z\2", data)
+            entry = zipfile.ZipInfo(name, date_time=_FIXED_MOMENT)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            target.writestr(entry, data)
+    return fixed.getvalue()
 
 
 def _encode_delivery(
@@ -1734,7 +1759,7 @@ def convert_to_workbook(folder: Path) -> Path:
         for row in table.rows:
             sheet.append([_xlsx_cell(column, value) for column, value in zip(canonical, row, strict=True)])
     path = folder / "export.xlsx"
-    workbook.save(path)
+    path.write_bytes(_workbook_bytes(workbook))
     for name in tables:
         (folder / f"{name}.csv").unlink()
     return path
