@@ -457,6 +457,7 @@ def test_irregular_consortium_is_deterministic_and_irregular() -> None:
         assert {"regular", "late", "correction", "unregistered"} <= kinds, seed
         assert any(not d.accepted and d.fault == "column_missing" for d in consortium.schedule)
         assert any(d.workbook for d in consortium.schedule), seed
+        assert any(t.bezwaar for d in consortium.schedule for t in d.trajectories), seed
         delivered = {(d.provider, d.month) for d in consortium.schedule if d.provider in consortium.providers}
         grid = {(p, m) for p in consortium.providers for m in IRREGULAR_MONTHS}
         assert delivered < grid, "some provider joins late, leaves or skips a month"
