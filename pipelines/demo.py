@@ -1,13 +1,17 @@
 """`databank demo`: a synthetic consortium (several providers, overlapping monthly deliveries,
-Dutch names, valid BSNs, a few faulty rows, one correction) through the whole pipeline."""
+Dutch names, valid BSNs, a few faulty rows) delivered irregularly, as real consortia deliver (a
+provider that joins late, a skipped month, a month delivered late, a workbook, a correction),
+through the whole pipeline in two runs."""
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -15,6 +19,8 @@ import duckdb
 from pipelines.synthetic import (
     DEFAULT_INTERVENTIONS,
     DEFAULT_PROVIDERS,
+    SyntheticConsortium,
+    convert_to_workbook,
     write_correction,
     write_synthetic_consortium,
 )
@@ -86,18 +92,28 @@ def run_demo(home: DatabankHome, run: Callable[[DatabankHome], int], today: dt.d
     consortium = write_synthetic_consortium(
         home.landing, months=months, trajectories_per_provider=DEMO_TRAJECTORIES_PER_PROVIDER
     )
+    held_back = home.root / "demo-held-back"
+    irregular = make_irregular(home.landing, held_back, consortium)
     settle(home.landing)
+    delivered = len(consortium.deliveries) - len(irregular.never) - len(irregular.late)
     print(
-        f"Wrote {len(consortium.deliveries)} synthetic deliveries: {len(consortium.providers)} providers "
-        f"x {len(months)} months ({months[0]} to {months[-1]})."
+        f"Wrote {delivered} synthetic deliveries: {len(consortium.providers)} providers "
+        f"x {len(months)} months ({months[0]} to {months[-1]}), irregular as real ones are:"
     )
+    for line in irregular.lines():
+        print(f"  {line}")
     status = run(home)
     if status != 0:
         return status
     corrected_provider, corrected_month = next(iter(consortium.providers)), months[-2]
     write_correction(home.landing, corrected_provider, corrected_month)
+    for provider, month in irregular.late:
+        (home.landing / provider).mkdir(parents=True, exist_ok=True)
+        (held_back / provider / month).rename(home.landing / provider / month)
+    shutil.rmtree(held_back, ignore_errors=True)  # only empty folders left
     settle(home.landing)
-    print(f"\nA steward corrects {corrected_provider} {corrected_month}; running again:")
+    late = ", ".join(f"{p} {m}" for p, m in irregular.late)
+    print(f"\nA steward corrects {corrected_provider} {corrected_month}, and {late} arrives late; running again:")
     status = run(home)
     if status != 0:
         return status
@@ -116,6 +132,51 @@ def run_demo(home: DatabankHome, run: Callable[[DatabankHome], int], today: dt.d
         ".show()\""
     )
     return 0
+
+
+@dataclass(frozen=True)
+class Irregularities:
+    """How the demo's deliveries depart from a grid (every provider, every month, at once)."""
+
+    never: tuple[tuple[str, str], ...]  # (provider, month) never delivered
+    late: tuple[tuple[str, str], ...]  # held back until the second run
+    workbooks: tuple[tuple[str, str], ...]  # delivered as export.xlsx
+
+    def lines(self) -> list[str]:
+        def named(pairs: tuple[tuple[str, str], ...]) -> str:
+            return ", ".join(f"{p} {m}" for p, m in pairs) or "none"
+
+        return [
+            f"not delivered (a late joiner, a skipped month): {named(self.never)}",
+            f"delivered late, with the second run: {named(self.late)}",
+            f"delivered as a workbook (export.xlsx): {named(self.workbooks)}",
+        ]
+
+
+def make_irregular(landing: Path, held_back: Path, consortium: SyntheticConsortium) -> Irregularities:
+    """Turn the written grid into what consortia really deliver: the last provider joins in the
+    third month (its first two months never come), the third skips a month, the second delivers
+    one month late (kept in `held_back` until the next run) and exports one month as a workbook.
+    Why: a grid hides the orchestration bugs that irregular deliveries expose (issue 11)."""
+    codes, months = list(consortium.providers), list(consortium.months)
+    never: list[tuple[str, str]] = []
+    late: list[tuple[str, str]] = []
+    workbooks: list[tuple[str, str]] = []
+    if len(codes) >= 2 and len(months) >= 4:
+        never += [(codes[-1], month) for month in months[:2]]
+    if len(codes) >= 3 and len(months) >= 5:
+        never.append((codes[2], months[len(months) // 2]))
+    if len(codes) >= 2 and len(months) >= 3:
+        late.append((codes[1], months[-3]))
+        workbooks.append((codes[1], months[-2]))
+    for provider, month in never:
+        shutil.rmtree(landing / provider / month)
+    for provider, month in late:
+        (held_back / provider).mkdir(parents=True, exist_ok=True)
+        (landing / provider / month).rename(held_back / provider / month)
+    for provider, month in workbooks:
+        convert_to_workbook(landing / provider / month)
+    return Irregularities(tuple(never), tuple(late), tuple(workbooks))
 
 
 def print_published_summary(home: DatabankHome) -> None:

@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 __all__ = [
     "DEFAULT_INTERVENTIONS",
@@ -935,17 +936,15 @@ def _fault_metingen(rng: random.Random, rows: list[list[str]], bezwaar_ids: set[
     return len(chosen)
 
 
-def _write_delivery(
-    folder: Path,
-    plan: _Plan,
+def _snapshot(
     month: str,
     trajectories: list[_Trajectory],
     static_rows: list[dict[str, str]],
     ended_rows: list[dict[str, str]],
-    fault_rng: random.Random | None,
-) -> SyntheticDelivery:
-    """One month's snapshot of the provider's registration, written in its conventions."""
-    style = plan.style
+    style: _Style,
+) -> tuple[list[dict[str, str]], list[bool], list[_Trajectory], list[list[str]]]:
+    """The rows of one month's delivery: every trajectory open in the month, in its state at the
+    month's end, and every measurement dated up to that end (delivery-format.md §1, §9.2)."""
     first, last = _month_bounds(month)
     rows: list[dict[str, str]] = []
     ended: list[bool] = []
@@ -970,7 +969,23 @@ def _write_delivery(
                     trajectory.client.clientnummer, trajectory.traject_id, m.instrument, m.schaal,
                     m.informant, m.meetmoment, _fmt_date(m.datum, style), str(m.score),
                 ])  # fmt: skip
+    return rows, ended, included, metingen
 
+
+def _write_delivery(
+    folder: Path,
+    plan: _Plan,
+    month: str,
+    trajectories: list[_Trajectory],
+    static_rows: list[dict[str, str]],
+    ended_rows: list[dict[str, str]],
+    fault_rng: random.Random | None,
+) -> SyntheticDelivery:
+    """One month's snapshot of the provider's registration, written in its conventions."""
+    style = plan.style
+    rows, ended, included, metingen = _snapshot(
+        month, trajectories, static_rows, ended_rows, style
+    )
     n_faulty = 0
     if fault_rng is not None:
         bezwaar_ids = {r["traject_id"] for r in rows if r["bezwaar"] == "ja"}
@@ -998,6 +1013,42 @@ def _write_delivery(
     )
 
 
+def _validate_providers(
+    providers: Mapping[str, str] | None, trajectories_per_provider: int
+) -> dict[str, str]:
+    chosen = dict(DEFAULT_PROVIDERS if providers is None else providers)
+    if not chosen:
+        raise ValueError("providers must name at least one provider")
+    for code in chosen:
+        if not _PROVIDER_RE.match(code):
+            raise ValueError(f"provider code {code!r} does not match [a-z0-9-]{{2,40}}")
+    if trajectories_per_provider < 1:
+        raise ValueError("trajectories_per_provider must be at least 1")
+    return chosen
+
+
+def _model_providers(
+    providers: Mapping[str, str], months: tuple[str, ...], trajectories_per_provider: int, seed: int
+) -> list[tuple[_Plan, list[_Trajectory]]]:
+    """Every provider's plan and trajectories over the whole period, in provider order.
+
+    Why in order and all at once: the providers share a pool of persons (a few clients are in
+    care at two providers), so a provider's model depends on those before it; each provider
+    draws from its own generator seeded with (seed, code), which keeps the grid writer's bytes
+    the same whatever schedule the deliveries are later written in."""
+    shared_pool: list[_Person] = []
+    used_bsn: set[str] = set()
+    models = []
+    for index, code in enumerate(providers):
+        rng = random.Random(f"{seed}:{code}")
+        plan = _make_plan(rng, code, index, len(providers))
+        trajectories = _generate_provider(
+            rng, plan, months, trajectories_per_provider, shared_pool, used_bsn
+        )
+        models.append((plan, trajectories))
+    return models
+
+
 def write_synthetic_consortium(
     landing: Path,
     *,
@@ -1018,25 +1069,14 @@ def write_synthetic_consortium(
     delivery gets one faulty row per 30 rows (so at most 3.3 %, never enough to reject it).
     """
     month_list = _validate_months(months)
-    chosen = dict(DEFAULT_PROVIDERS if providers is None else providers)
-    if not chosen:
-        raise ValueError("providers must name at least one provider")
-    for code in chosen:
-        if not _PROVIDER_RE.match(code):
-            raise ValueError(f"provider code {code!r} does not match [a-z0-9-]{{2,40}}")
-    if trajectories_per_provider < 1:
-        raise ValueError("trajectories_per_provider must be at least 1")
+    chosen = _validate_providers(providers, trajectories_per_provider)
 
     landing = Path(landing)
-    shared_pool: list[_Person] = []
-    used_bsn: set[str] = set()
     deliveries: list[SyntheticDelivery] = []
-    for index, code in enumerate(chosen):
-        rng = random.Random(f"{seed}:{code}")
-        plan = _make_plan(rng, code, index, len(chosen))
-        trajectories = _generate_provider(
-            rng, plan, month_list, trajectories_per_provider, shared_pool, used_bsn
-        )
+    for plan, trajectories in _model_providers(
+        chosen, month_list, trajectories_per_provider, seed
+    ):
+        code = plan.code
         static_rows = [_static_row(t, plan.style) for t in trajectories]
         ended_rows = [_ended_values(t, plan.style) for t in trajectories]
         for month in month_list:
@@ -1231,3 +1271,495 @@ def write_correction(
         n_faulty_rows=n_faulty,
         n_bezwaar=n_bezwaar,
     )
+
+
+# ----------------------------------------------------------------------------------------
+# Irregular consortia: deliveries arriving over several runs, as real consortia deliver.
+
+
+@dataclass(frozen=True)
+class TrajectoryState:
+    """One trajectory as a delivery states it: the typed values behind its row, so that a
+    reference computation need not read the files back (or trust the pipeline's reader)."""
+
+    provider: str
+    traject_id: str
+    clientnummer: str
+    geslacht: str
+    team: str
+    interventie: str
+    startdatum: date
+    einddatum: date | None
+    reden_einde: int | None
+    doelrealisatie: int | None
+    tevredenheid: float | None
+    bezwaar: bool
+
+
+@dataclass(frozen=True)
+class MeasurementState:
+    """One questionnaire score as a delivery states it."""
+
+    provider: str
+    traject_id: str
+    instrument: str
+    schaal: str
+    informant: str
+    meetmoment: str
+    datum: date
+    score: int
+
+
+@dataclass(frozen=True)
+class ScheduledDelivery:
+    """One delivery of an irregular consortium: when it arrives, what it states, and what the
+    pipeline must decide about it (delivery-format.md §8, §9.1).
+
+    `kind` is "regular" (a month delivered at its own step), "late" (a month delivered one or two
+    steps after its own), "correction" (a month delivered before, resent with changes),
+    "redelivery" (a month whose first delivery was rejected, resent correctly) or "unregistered"
+    (a provider folder the consortium does not know). `fault` names the file-level fault of a
+    delivery that must be rejected ("column_missing", "unregistered"), else None."""
+
+    step: int
+    provider: str
+    month: str
+    kind: str
+    workbook: bool
+    fault: str | None
+    trajectories: tuple[TrajectoryState, ...]
+    measurements: tuple[MeasurementState, ...]
+    files: Mapping[str, bytes] = field(repr=False, compare=False, hash=False)
+
+    @property
+    def accepted(self) -> bool:
+        return self.fault is None
+
+
+@dataclass(frozen=True)
+class IrregularConsortium:
+    """A consortium whose deliveries arrive over `n_steps` runs (steps 0 .. n_steps - 1), with the
+    ground truth of every delivery. `providers` are the registered ones (the configuration);
+    `unregistered` is the code of the folder that is not."""
+
+    providers: dict[str, str]
+    interventions: dict[str, str]
+    months: tuple[str, ...]
+    n_steps: int
+    unregistered: str | None
+    schedule: tuple[ScheduledDelivery, ...]
+
+    def step(self, step: int) -> tuple[ScheduledDelivery, ...]:
+        return tuple(d for d in self.schedule if d.step == step)
+
+    def in_force(self, through_step: int) -> list[ScheduledDelivery]:
+        """Per registered (provider, month), the newest accepted delivery that has arrived by the
+        end of `through_step`: a correction replaces its month whole, a rejected one leaves the
+        earlier version in force (delivery-format.md §1, §9.6)."""
+        chosen: dict[tuple[str, str], ScheduledDelivery] = {}
+        for delivery in sorted(self.schedule, key=lambda d: d.step):
+            if delivery.step <= through_step and delivery.accepted:
+                chosen[(delivery.provider, delivery.month)] = delivery
+        return [chosen[key] for key in sorted(chosen)]
+
+
+@dataclass
+class _Entry:
+    """A trajectory's row in one delivery, with the values a correction may change."""
+
+    trajectory: _Trajectory
+    team: str
+    tevredenheid: float | None
+    ended: bool
+
+
+def _snapshot_entries(
+    month: str, trajectories: list[_Trajectory]
+) -> tuple[list[_Entry], list[tuple[_Trajectory, _Measurement]]]:
+    """The same selection as `_snapshot`, kept as objects so rows and ground truth agree."""
+    first, last = _month_bounds(month)
+    entries = [
+        _Entry(t, t.team, t.tevredenheid, t.end <= last)
+        for t in trajectories
+        if _open_in(t, first, last)
+    ]
+    measurements = [
+        (e.trajectory, m) for e in entries for m in e.trajectory.measurements if m.datum <= last
+    ]
+    return entries, measurements
+
+
+def _correct_entries(
+    rng: random.Random,
+    entries: list[_Entry],
+    measurements: list[tuple[_Trajectory, _Measurement]],
+    teams: Sequence[str],
+) -> tuple[list[_Entry], list[tuple[_Trajectory, _Measurement]]]:
+    """What a steward's correction changes (as `write_correction` does, on the model): up to two
+    trajectories move to another team, one score shifts, one ended trajectory's satisfaction
+    changes, and one trajectory is left out with its measurements (§9.6: it falls back to its
+    previous month)."""
+    entries = [_Entry(e.trajectory, e.team, e.tevredenheid, e.ended) for e in entries]
+    if len(teams) > 1:
+        for e in rng.sample(entries, k=min(2, len(entries))):
+            e.team = rng.choice([t for t in teams if t != e.team])
+    ended = [e for e in entries if e.ended]
+    if ended:
+        e = rng.choice(ended)
+        e.tevredenheid = float(rng.choice([v for v in range(1, 11) if v != e.tevredenheid]))
+    measurements = list(measurements)
+    if measurements:
+        i = rng.randrange(len(measurements))
+        trajectory, m = measurements[i]
+        low, high = _REGISTRY[(m.instrument, m.schaal)]
+        step = rng.choice((-4, -3, -2, -1, 1, 2, 3, 4))
+        new = min(high, max(low, m.score + step))
+        if new == m.score:
+            new = min(high, max(low, m.score - step))
+        measurements[i] = (
+            trajectory,
+            _Measurement(m.instrument, m.schaal, m.informant, m.meetmoment, m.datum, new),
+        )
+    if len(entries) > 1:
+        removed = entries.pop(rng.randrange(len(entries))).trajectory
+        measurements = [(t, m) for t, m in measurements if t is not removed]
+    return entries, measurements
+
+
+def _truth(
+    code: str, entries: list[_Entry], measurements: list[tuple[_Trajectory, _Measurement]]
+) -> tuple[tuple[TrajectoryState, ...], tuple[MeasurementState, ...]]:
+    states = []
+    for e in entries:
+        t = e.trajectory
+        assert t.client is not None
+        states.append(
+            TrajectoryState(
+                provider=code,
+                traject_id=t.traject_id,
+                clientnummer=t.client.clientnummer,
+                geslacht=t.client.person.geslacht,
+                team=e.team,
+                interventie=t.interventie,
+                startdatum=t.start,
+                einddatum=t.end if e.ended else None,
+                reden_einde=t.reden_einde if e.ended else None,
+                doelrealisatie=int(t.doelrealisatie) if e.ended and t.doelrealisatie else None,
+                tevredenheid=e.tevredenheid if e.ended else None,
+                bezwaar=t.client.bezwaar == "ja",
+            )
+        )
+    scores = tuple(
+        MeasurementState(
+            code, t.traject_id, m.instrument, m.schaal, m.informant, m.meetmoment, m.datum, m.score
+        )
+        for t, m in measurements
+    )
+    return tuple(states), scores
+
+
+def _entry_rows(
+    plan: _Plan, entries: list[_Entry], measurements: list[tuple[_Trajectory, _Measurement]]
+) -> tuple[list[str], list[dict[str, str]], list[list[str]]]:
+    """Columns, trajecten rows and metingen rows (text, in the provider's conventions)."""
+    style = plan.style
+    rows = []
+    for e in entries:
+        row = _static_row(e.trajectory, style)
+        row["team"] = e.team
+        if e.ended:
+            row.update(_ended_values(e.trajectory, style))
+            tevredenheid = e.tevredenheid
+            row["tevredenheid"] = "" if tevredenheid is None else _fmt_number(tevredenheid, style)
+        rows.append(row)
+    metingen = []
+    for t, m in measurements:
+        assert t.client is not None
+        metingen.append([
+            t.client.clientnummer, t.traject_id, m.instrument, m.schaal, m.informant,
+            m.meetmoment, _fmt_date(m.datum, style), str(m.score),
+        ])  # fmt: skip
+    columns = list(TRAJECTEN_COLUMNS)
+    if plan.extra_column:
+        columns.insert(columns.index("team") + 1, EXTRA_COLUMN)
+    return columns, rows, metingen
+
+
+_XLSX_DATES = {"geboortedatum", "startdatum", "einddatum", "datum"}
+_XLSX_NUMBERS = {"score", "tevredenheid", "reden_einde", "doelrealisatie"}
+
+
+def _xlsx_cell(column: str, text: str) -> object:
+    """What a spreadsheet holds for a CSV field: date cells, numeric cells, text otherwise."""
+    text = text.strip()
+    if not text:
+        return None
+    if column in _XLSX_DATES:
+        parsed = _parse_date(text)
+        return parsed if parsed is not None else text
+    if column in _XLSX_NUMBERS:
+        number = _parse_number(text)
+        if number is not None:
+            return int(number) if number.is_integer() else number
+    return text
+
+
+def _encode_workbook(
+    columns: Sequence[str], rows: list[dict[str, str]], metingen: list[list[str]]
+) -> bytes:
+    """One `export.xlsx` with the sheets `trajecten` and `metingen` (delivery-format.md §1)."""
+    from openpyxl import Workbook  # a project dependency, but only the irregular writer needs it
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "trajecten"
+    sheet.append(list(columns))
+    for row in rows:
+        sheet.append([_xlsx_cell(c, row[c]) for c in columns])
+    measured = workbook.create_sheet("metingen")
+    measured.append(list(METINGEN_COLUMNS))
+    for values in metingen:
+        measured.append([_xlsx_cell(c, v) for c, v in zip(METINGEN_COLUMNS, values, strict=True)])
+    return _workbook_bytes(workbook)
+
+
+_FIXED_MOMENT = (2025, 1, 1, 0, 0, 0)
+
+
+def _workbook_bytes(workbook: Any) -> bytes:  # noqa: ANN401 (openpyxl is imported lazily)
+    """The workbook's bytes, the same for the same cells: openpyxl stamps the save time into the
+    document properties and every zip entry, which would break the generator's determinism."""
+    import datetime as dt
+    import zipfile
+
+    moment = dt.datetime(*_FIXED_MOMENT)
+    workbook.properties.created = workbook.properties.modified = moment
+    workbook.properties.creator = "databank synthetic"
+    saved = io.BytesIO()
+    workbook.save(saved)
+    fixed = io.BytesIO()
+    with zipfile.ZipFile(saved) as source, zipfile.ZipFile(fixed, "w") as target:
+        for name in source.namelist():
+            data = source.read(name)
+            if name == "docProps/core.xml":  # save() stamps `modified` with the clock
+                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(<)", rb"\g<1>2025-01-01T00:00:00Z\2", data)
+            entry = zipfile.ZipInfo(name, date_time=_FIXED_MOMENT)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            target.writestr(entry, data)
+    return fixed.getvalue()
+
+
+def _encode_delivery(
+    plan: _Plan,
+    entries: list[_Entry],
+    measurements: list[tuple[_Trajectory, _Measurement]],
+    workbook: bool,
+    drop_column: str | None = None,
+) -> dict[str, bytes]:
+    columns, rows, metingen = _entry_rows(plan, entries, measurements)
+    if drop_column is not None:  # a file-level fault: a required column missing (§8)
+        columns.remove(drop_column)
+    if workbook:
+        return {"export.xlsx": _encode_workbook(columns, rows, metingen)}
+    style = plan.style
+    return {
+        "trajecten.csv": _encode_csv(
+            _header(columns, style), [[r[c] for c in columns] for r in rows], style
+        ),
+        "metingen.csv": _encode_csv(_header(METINGEN_COLUMNS, style), metingen, style),
+    }
+
+
+@dataclass
+class _Slot:
+    """One (provider, month) a provider delivers, and how."""
+
+    provider: str
+    month_index: int
+    step: int
+    late: bool
+    workbook: bool
+
+
+def _natural_step(month_index: int, n_months: int, n_steps: int) -> int:
+    """The run at which a month normally arrives: the first run reads the first share of the
+    months (a first load), each later run the next share."""
+    return min(n_steps - 1, month_index * n_steps // n_months)
+
+
+def _plan_slots(
+    rng: random.Random, codes: Sequence[str], n_months: int, n_steps: int
+) -> list[_Slot]:
+    """Which months each provider delivers and at which step: a late joiner, an early leaver, a
+    skipped month, late months and workbook deliveries, at least one of each kind that fits."""
+    joins = {c: 0 for c in codes}
+    leaves = {c: n_months - 1 for c in codes}
+    for code in codes[1:]:
+        if rng.random() < 0.35:
+            joins[code] = rng.randint(1, max(1, n_months // 2))
+    if len(codes) > 1 and all(joins[c] == 0 for c in codes):
+        joins[codes[-1]] = rng.randint(1, max(1, n_months // 2))
+    for code in codes:
+        if rng.random() < 0.25 and n_months - 2 >= joins[code] + 2:
+            leaves[code] = rng.randint(joins[code] + 2, n_months - 2)
+    skipped: dict[str, set[int]] = {c: set() for c in codes}
+    for code in codes:
+        months = range(joins[code] + 1, leaves[code])
+        if len(months) >= 2 and rng.random() < 0.5:
+            skipped[code].add(rng.choice(months))
+    if not any(skipped.values()):
+        code = max(codes, key=lambda c: leaves[c] - joins[c])
+        if leaves[code] - joins[code] >= 2:
+            skipped[code].add(rng.randint(joins[code] + 1, leaves[code] - 1))
+    workbook_provider = rng.choice(list(codes))
+    slots = []
+    for code in codes:
+        for index in range(joins[code], leaves[code] + 1):
+            if index in skipped[code]:
+                continue
+            step = _natural_step(index, n_months, n_steps)
+            late = step < n_steps - 1 and rng.random() < 0.2
+            if late:
+                step = rng.randint(step + 1, min(n_steps - 1, step + 2))
+            workbook = code == workbook_provider or rng.random() < 0.1
+            slots.append(_Slot(code, index, step, late, workbook))
+    candidates = [s for s in slots if s.step < n_steps - 1]
+    if candidates and not any(s.late for s in slots):
+        chosen = rng.choice(candidates)
+        chosen.step, chosen.late = chosen.step + 1, True
+    return slots
+
+
+def irregular_consortium(
+    *,
+    months: Sequence[str],
+    providers: Mapping[str, str] | None = None,
+    trajectories_per_provider: int = 40,
+    seed: int = 20261203,
+    steps: int = 3,
+    irregular: bool = True,
+    unregistered: str | None = "nieuw-perspectief",
+) -> IrregularConsortium:
+    """A consortium whose deliveries arrive over `steps` runs, with the ground truth of each.
+
+    Why: a grid (every provider, every month, all at once) hides what goes wrong when providers
+    join late, leave, skip a month, deliver an old month late, correct one, or send one the
+    pipeline must reject. With `irregular` the schedule (seeded, deterministic) has all of
+    these: a late joiner and a skipped month at least, late months, one provider exporting
+    workbooks (`export.xlsx`) and a few other workbook months, one or two corrections (changed
+    teams, a changed score and satisfaction, a trajectory left out), one or two rejected
+    deliveries (a required column missing: either a month's first delivery, resent correctly
+    later when a step is left, or a correction, which leaves the earlier version in force) and,
+    when `unregistered` names a code, a folder of that unregistered provider (rejected).
+    Without `irregular`: every provider delivers every month, as CSV, at step 0.
+
+    The trajectories are the grid generator's (no faulty rows; bezwaar = ja as always), so the
+    truth of a (provider, month) is the same whatever its step. Nothing is written here:
+    `write_step` puts one step's deliveries into a landing folder."""
+    month_list = _validate_months(months)
+    chosen = _validate_providers(providers, trajectories_per_provider)
+    if steps < 1:
+        raise ValueError("steps must be at least 1")
+    if unregistered is not None and (unregistered in chosen or not _PROVIDER_RE.match(unregistered)):
+        raise ValueError(f"unregistered provider code {unregistered!r} is registered or invalid")
+    models = _model_providers(chosen, month_list, trajectories_per_provider, seed)
+    plans = {plan.code: (plan, trajectories) for plan, trajectories in models}
+    rng = random.Random(f"{seed}:schedule")
+    if irregular:
+        slots = _plan_slots(rng, list(chosen), len(month_list), steps)
+    else:
+        slots = [_Slot(c, i, 0, False, False) for c in chosen for i in range(len(month_list))]
+
+    schedule: list[ScheduledDelivery] = []
+
+    def add(slot: _Slot, step: int, kind: str, corrected: bool, fault: str | None) -> None:
+        plan, trajectories = plans[slot.provider]
+        month = month_list[slot.month_index]
+        entries, measurements = _snapshot_entries(month, trajectories)
+        if corrected:
+            fix = random.Random(f"{seed}:{slot.provider}:{month}:correction")
+            entries, measurements = _correct_entries(fix, entries, measurements, plan.teams)
+        drop = "geslacht" if fault == "column_missing" else None
+        files = _encode_delivery(plan, entries, measurements, slot.workbook, drop)
+        states, scores = ((), ()) if fault else _truth(slot.provider, entries, measurements)
+        schedule.append(
+            ScheduledDelivery(step, slot.provider, month, kind, slot.workbook, fault, states,
+                              scores, files)
+        )  # fmt: skip
+
+    last = steps - 1
+    # One or two rejected deliveries, and one or two corrections, of distinct slots.
+    order = rng.sample(slots, k=len(slots)) if irregular else []
+    rejected = order[: rng.randint(1, 2)] if order else []
+    corrected = [s for s in order[len(rejected):] if s.step < last][: rng.randint(1, 2)]
+    for slot in slots:
+        kind = "late" if slot.late else "regular"
+        if slot in rejected and (slot.step == last or rng.random() < 0.5):
+            add(slot, slot.step, kind, False, "column_missing")  # the first delivery fails
+            if slot.step < last:
+                add(slot, rng.randint(slot.step + 1, last), "redelivery", False, None)
+        elif slot in rejected:
+            add(slot, slot.step, kind, False, None)  # a correction that fails
+            add(slot, rng.randint(slot.step + 1, last), "correction", True, "column_missing")
+        elif slot in corrected:
+            add(slot, slot.step, kind, False, None)
+            add(slot, rng.randint(slot.step + 1, last), "correction", True, None)
+        else:
+            add(slot, slot.step, kind, False, None)
+    if irregular and unregistered is not None:
+        template = rng.choice([d for d in schedule if d.accepted])
+        schedule.append(
+            ScheduledDelivery(rng.randint(0, last), unregistered, template.month, "unregistered",
+                              template.workbook, "unregistered", (), (), template.files)
+        )  # fmt: skip
+    schedule.sort(key=lambda d: (d.step, d.provider, d.month))
+    return IrregularConsortium(
+        providers=chosen,
+        interventions=dict(DEFAULT_INTERVENTIONS),
+        months=month_list,
+        n_steps=steps,
+        unregistered=unregistered if irregular else None,
+        schedule=tuple(schedule),
+    )
+
+
+_DELIVERY_FILES = ("trajecten.csv", "metingen.csv", "export.xlsx")
+
+
+def write_step(landing: Path, consortium: IrregularConsortium, step: int) -> list[ScheduledDelivery]:
+    """Drop one step's deliveries into `landing/<provider>/<YYYY-MM>/`, as stewards would: a
+    resent month replaces the folder's files (a workbook never sits beside CSVs)."""
+    written = []
+    for delivery in consortium.step(step):
+        folder = Path(landing) / delivery.provider / delivery.month
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in _DELIVERY_FILES:
+            (folder / name).unlink(missing_ok=True)
+        for name, data in delivery.files.items():
+            (folder / name).write_bytes(data)
+        written.append(delivery)
+    return written
+
+
+def convert_to_workbook(folder: Path) -> Path:
+    """Replace a written CSV delivery (`trajecten.csv` + `metingen.csv`) by one `export.xlsx` of
+    the same rows, as a steward whose system exports workbooks would deliver it (date cells,
+    numeric cells; headers as written). Why: the demo and the benchmark mix both kinds of file
+    (delivery-format.md §1) without generating a second consortium."""
+    folder = Path(folder)
+    tables = {name: _read_csv(folder / f"{name}.csv") for name in ("trajecten", "metingen")}
+    from openpyxl import Workbook  # a project dependency, only needed here and for irregular runs
+
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    for name, table in tables.items():
+        sheet = workbook.create_sheet(name)
+        sheet.append(table.header)
+        canonical = [h.strip().lower() for h in table.header]
+        for row in table.rows:
+            sheet.append([_xlsx_cell(column, value) for column, value in zip(canonical, row, strict=True)])
+    path = folder / "export.xlsx"
+    path.write_bytes(_workbook_bytes(workbook))
+    for name in tables:
+        (folder / f"{name}.csv").unlink()
+    return path

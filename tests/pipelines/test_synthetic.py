@@ -18,8 +18,11 @@ import pytest
 from pipelines.synthetic import (
     DEFAULT_INTERVENTIONS,
     DEFAULT_PROVIDERS,
+    IrregularConsortium,
     SyntheticConsortium,
+    irregular_consortium,
     write_correction,
+    write_step,
     write_synthetic_consortium,
 )
 
@@ -426,3 +429,87 @@ def test_write_correction_is_deterministic(tmp_path: Path) -> None:
 def test_write_correction_needs_an_existing_delivery(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         write_correction(tmp_path, "de-boog", "2025-01")
+
+
+# ---------------------------------------------------------------------------------------
+# Irregular consortia (issue 11): a schedule over several runs, with ground truth.
+
+IRREGULAR_MONTHS = ("2025-03", "2025-04", "2025-05", "2025-06", "2025-07", "2025-08", "2025-09",
+                    "2025-10")  # fmt: skip
+
+
+def irregular(seed: int, **options: object) -> IrregularConsortium:
+    return irregular_consortium(
+        months=IRREGULAR_MONTHS, providers=dict(list(DEFAULT_PROVIDERS.items())[:3]),
+        trajectories_per_provider=30, seed=seed, **options,
+    )  # fmt: skip
+
+
+def test_irregular_consortium_is_deterministic_and_irregular() -> None:
+    first, again = irregular(5), irregular(5)
+    assert [(d.step, d.provider, d.month, d.kind, d.fault) for d in first.schedule] == [
+        (d.step, d.provider, d.month, d.kind, d.fault) for d in again.schedule
+    ]
+    assert all(a.files == b.files for a, b in zip(first.schedule, again.schedule, strict=True))
+    for seed in range(1, 7):
+        consortium = irregular(seed)
+        kinds = {d.kind for d in consortium.schedule}
+        assert {"regular", "late", "correction", "unregistered"} <= kinds, seed
+        assert any(not d.accepted and d.fault == "column_missing" for d in consortium.schedule)
+        assert any(d.workbook for d in consortium.schedule), seed
+        assert any(t.bezwaar for d in consortium.schedule for t in d.trajectories), seed
+        delivered = {(d.provider, d.month) for d in consortium.schedule if d.provider in consortium.providers}
+        grid = {(p, m) for p in consortium.providers for m in IRREGULAR_MONTHS}
+        assert delivered < grid, "some provider joins late, leaves or skips a month"
+        assert {d.step for d in consortium.schedule} == {0, 1, 2}
+
+
+def test_irregular_in_force_keeps_earlier_version_when_a_correction_is_rejected() -> None:
+    for seed in range(1, 7):
+        consortium = irregular(seed)
+        for step in range(consortium.n_steps):
+            in_force = {(d.provider, d.month): d for d in consortium.in_force(step)}
+            for delivery in consortium.schedule:
+                key = (delivery.provider, delivery.month)
+                if delivery.step > step or delivery.provider not in consortium.providers:
+                    continue
+                newer_accepted = [
+                    d for d in consortium.schedule
+                    if (d.provider, d.month) == key and delivery.step < d.step <= step and d.accepted
+                ]  # fmt: skip
+                if delivery.accepted and not newer_accepted:
+                    assert in_force[key] is delivery
+                if not delivery.accepted and not newer_accepted and key in in_force:
+                    assert in_force[key].step < delivery.step  # the earlier version stands
+
+
+def test_irregular_files_state_what_the_ground_truth_says(tmp_path: Path) -> None:
+    """Read back with this module's own reader: CSV rows and workbook sheets hold exactly the
+    trajectories and scores the ground truth records; a rejected delivery lacks `geslacht`."""
+    from openpyxl import load_workbook
+
+    consortium = irregular(7)
+    for step in range(consortium.n_steps):
+        for delivery in write_step(tmp_path, consortium, step):
+            folder = tmp_path / delivery.provider / delivery.month
+            if delivery.workbook:
+                assert sorted(p.name for p in folder.iterdir()) == ["export.xlsx"]
+                book = load_workbook(folder / "export.xlsx", read_only=True)
+                sheets = {}
+                for name in ("trajecten", "metingen"):
+                    rows = list(book[name].iter_rows(values_only=True))
+                    header = [str(h).strip().lower() for h in rows[0]]
+                    sheets[name] = [dict(zip(header, r, strict=True)) for r in rows[1:]]
+                trajecten, metingen = sheets["trajecten"], sheets["metingen"]
+            else:
+                trajecten = read_table(folder / "trajecten.csv")
+                metingen = read_table(folder / "metingen.csv")
+            if delivery.fault == "column_missing":
+                assert "geslacht" not in trajecten[0]
+                continue
+            if not delivery.accepted:
+                continue
+            assert [r["traject_id"] for r in trajecten] == [t.traject_id for t in delivery.trajectories]
+            assert [str(r["team"]) for r in trajecten] == [t.team for t in delivery.trajectories]
+            assert [str(r["score"]) for r in metingen] == [str(m.score) for m in delivery.measurements]
+            assert [r["bezwaar"] == "ja" for r in trajecten] == [t.bezwaar for t in delivery.trajectories]
