@@ -4,6 +4,7 @@ take a partition range, so a backfill of hundreds of deliveries is one run, not 
 
 import datetime as dt
 from dataclasses import dataclass
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -34,6 +35,7 @@ from warehouse.connection import open_warehouse
 from warehouse.crash import crash_point
 from warehouse.home import DatabankHome
 from warehouse.load import DeliveryRecord, needs_processing, stage_waiting_intake, write_intake
+from warehouse.pseudonym_keys import ensure_key_ring_covers_warehouse
 
 WAREHOUSE_WRITE_TAGS = {"databank/warehouse": "write"}
 
@@ -232,9 +234,9 @@ def pseudonymised_delivery(
     config_hash = config_fingerprint(databank.config_dir)
     quality = databank.quality_config()
     anonymity = load_anonymity_config(databank.config_dir)
-    pseudonymiser = Pseudonymiser(key.load())
     today = dt.date.today()
     with open_warehouse(databank.warehouse) as con:
+        pseudonymiser = Pseudonymiser(ensure_key_ring_covers_warehouse(con, key.load(), Path(key.key_file)))
         outcomes, absent = read_deliveries_into_intake(
             con, databank, config, config_hash, quality, pseudonymiser,
             [provider_and_month(key) for key in context.partition_keys], today, anonymity,

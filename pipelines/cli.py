@@ -228,24 +228,29 @@ def cmd_rotate_key(_: argparse.Namespace) -> int:
         from pipelines.runner import rebuild_and_publish
         from pseudonymise.keys import load_key_ring, new_key, pending_ring_path, write_key_ring
         from warehouse.connection import open_warehouse
-        from warehouse.privacy import latest_rotation_target, rekey_warehouse
+        from warehouse.privacy import rekey_warehouse
+        from warehouse.pseudonym_keys import ensure_key_ring_covers_warehouse, recorded_key_ids
 
         key_file, pending = home.key_file, pending_ring_path(home.key_file)
         with open_warehouse(home.warehouse) as con:
             if pending.exists():  # an earlier rotation stopped half-way: finish or undo it
                 extended = load_key_ring(pending, allow_pending=True)
-                if latest_rotation_target(con) == extended.key_id:
+                # The warehouse's key record says whether the re-keying committed.
+                if extended.key_id in recorded_key_ids(con):
                     os.replace(pending, key_file)
                     outcome = f"Finished an interrupted rotation to key {extended.key_id}."
                 else:
                     pending.unlink()
                     outcome = "Undid an interrupted rotation that had not re-keyed the warehouse."
+                ensure_key_ring_covers_warehouse(con, load_key_ring(key_file), key_file)
                 rebuild_and_publish(home)
                 return outcome + " Run `databank rotate-key` again for a new rotation if wanted."
-            ring = load_key_ring(key_file)
+            held = load_key_ring(key_file)
+            ring = ensure_key_ring_covers_warehouse(con, held, key_file)
             key = new_key()
-            write_key_ring(pending, ring.with_key(key))  # the key exists on disk before it is used
-            count = rekey_warehouse(con, ring.key_id, key)
+            # The key exists on disk before it is used; no key of the file is ever dropped.
+            write_key_ring(pending, held.with_key(key))
+            count = rekey_warehouse(con, ring, key)
             os.replace(pending, key_file)
         rebuild_and_publish(home)
         return (
@@ -262,9 +267,11 @@ def cmd_extract(args: argparse.Namespace) -> int:
         from pseudonymise.keys import load_key_ring
         from warehouse.connection import open_warehouse
         from warehouse.privacy import write_extract
+        from warehouse.pseudonym_keys import ensure_key_ring_covers_warehouse
 
-        ring = load_key_ring(home.key_file)
+        held = load_key_ring(home.key_file)
         with open_warehouse(home.warehouse) as con:
+            ring = ensure_key_ring_covers_warehouse(con, held, home.key_file)
             manifest = write_extract(con, ring, args.scope, Path(args.out))
         tables = ", ".join(f"{name}: {t['rows']} rows" for name, t in manifest["tables"].items())
         return f"Extract for scope {args.scope} written to {args.out} ({tables}; see manifest.json)."

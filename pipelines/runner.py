@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pseudonymise.keys import load_key_ring
 from pseudonymise.landing import (
     LandingDelivery,
     fingerprint_delivery,
@@ -30,6 +29,7 @@ from warehouse.connection import open_warehouse, writer_lock
 from warehouse.crash import crash_point
 from warehouse.home import DatabankHome
 from warehouse.load import needs_processing
+from warehouse.pseudonym_keys import ensure_home_key_ring
 from warehouse.publish import published_build_id
 from warehouse.sql import execute, run_sql
 
@@ -179,8 +179,8 @@ def run_pipeline(
     today = today or dt.date.today()
     home.prepare()
     config = home.config()
-    load_key_ring(home.key_file)  # stop here, with how to create one, if there is no key
     with writer_lock(home.warehouse, on_wait=progress):
+        ensure_home_key_ring(home)  # stop before any change if the key file cannot serve this warehouse
         return _run_locked(home, config, today, progress)
 
 

@@ -19,25 +19,10 @@ import pandas as pd
 from pseudonymise.keys import KeyRing, PseudonymKey
 from pseudonymise.pseudonyms import DIGEST_HEX, purpose_of, rekey
 from warehouse.connection import transaction
+from warehouse.pseudonym_keys import PSEUDONYM_COLUMNS, record_key_ids
 from warehouse.sql import execute, run_sql
 
 SCOPE_NAME = re.compile(r"^[a-z0-9-]{2,40}$")
-
-# Every column that holds a pseudonym, so rotation misses none. A test compares this with the
-# warehouse's columns named *_id that hold labelled pseudonyms.
-PSEUDONYM_COLUMNS: dict[str, tuple[str, ...]] = {
-    "staging.trajectories": ("trajectory_id", "client_id", "local_client_id"),
-    "staging.measurements": ("trajectory_id", "local_client_id"),
-    "staging.quarantine": ("trajectory_id", "local_client_id"),
-    "intake.trajectories": ("trajectory_id", "client_id", "local_client_id"),
-    "intake.measurements": ("trajectory_id", "local_client_id"),
-    "intake.quarantine": ("trajectory_id", "local_client_id"),
-    "intake.objections": ("client_id", "local_client_id"),
-    "core.trajectories": ("trajectory_id", "client_id", "local_client_id"),
-    "core.measurements": ("trajectory_id",),
-    "privacy.objections": ("client_id", "local_client_id"),
-}
-
 
 @dataclass(frozen=True)
 class Erasure:
@@ -70,9 +55,11 @@ def forget_client(
     return erasure
 
 
-def rekey_warehouse(con: duckdb.DuckDBPyConnection, old_key_id: str, new_key: PseudonymKey) -> int:
-    """Key every stored pseudonym once more with the new key, in one transaction. Linkage holds:
-    equal pseudonyms stay equal, and new deliveries get the same outer layer (KeyRing)."""
+def rekey_warehouse(con: duckdb.DuckDBPyConnection, ring: KeyRing, new_key: PseudonymKey) -> int:
+    """Key every stored pseudonym once more with the new key, in one transaction that also
+    records the new key in the warehouse's key record (`ring` is the warehouse's own ring, from
+    ensure_key_ring_covers_warehouse). Linkage holds: equal pseudonyms stay equal, and new
+    deliveries get the same outer layer (KeyRing)."""
     with transaction(con):
         union = " UNION ".join(
             f"SELECT {column} AS old FROM {table} WHERE {column} IS NOT NULL"
@@ -92,17 +79,13 @@ def rekey_warehouse(con: duckdb.DuckDBPyConnection, old_key_id: str, new_key: Ps
                     )
         finally:
             con.unregister("rekey_mapping")
+        record_key_ids(con, (*ring.key_ids, new_key.key_id))
         execute(
             con,
             "INSERT INTO privacy.key_rotations VALUES (?, ?, ?, ?)",
-            [dt.datetime.now(dt.UTC).replace(tzinfo=None), old_key_id, new_key.key_id, len(olds)],
+            [dt.datetime.now(dt.UTC).replace(tzinfo=None), ring.key_id, new_key.key_id, len(olds)],
         )
     return len(olds)
-
-
-def latest_rotation_target(con: duckdb.DuckDBPyConnection) -> str | None:
-    rows = execute(con, "SELECT to_key_id FROM privacy.key_rotations ORDER BY rotated_at DESC LIMIT 1")
-    return rows[0][0] if rows else None
 
 
 # --- research extracts --------------------------------------------------------------------------
