@@ -35,6 +35,7 @@ from warehouse.connection import open_warehouse
 from warehouse.crash import crash_point
 from warehouse.home import DatabankHome
 from warehouse.load import DeliveryRecord, needs_processing, stage_waiting_intake, write_intake
+from warehouse.pseudonym_keys import ensure_key_ring_covers_warehouse
 
 WAREHOUSE_WRITE_TAGS = {"databank/warehouse": "write"}
 
@@ -247,13 +248,13 @@ def pseudonymised_delivery(
     config_hash = config_fingerprint(databank.config_dir)
     quality = databank.quality_config()
     anonymity = load_anonymity_config(databank.config_dir)
-    pseudonymiser = Pseudonymiser(key.load())
     today = dt.date.today()
     deliveries = [provider_and_month(key) for key in context.partition_keys]
     _fail_on_absent(
         [(p, m) for p, m in deliveries if not _is_delivery_folder(databank.landing / p / m)]
     )
     with open_warehouse(databank.warehouse) as con:
+        pseudonymiser = Pseudonymiser(ensure_key_ring_covers_warehouse(con, key.load(), Path(key.key_file)))
         outcomes, absent = read_deliveries_into_intake(
             con, databank, config, config_hash, quality, pseudonymiser, deliveries, today, anonymity,
         )

@@ -170,6 +170,15 @@ def _identifier_argument(value: str) -> str:
     return sys.stdin.readline().strip() if value == "-" else value.strip()
 
 
+class ErasureIncomplete(Exception):
+    """An erasure removed what it could find but could not show that nothing of the client is
+    left: the report still goes to stdout, the problem to stderr, and the status is non-zero."""
+
+    def __init__(self, report: str, problem: str) -> None:
+        super().__init__(problem)
+        self.report = report
+
+
 def _privacy_command(name: str, action) -> int:  # noqa: ANN001 - (home) -> str
     """Common guard: clear messages for key, configuration and pipeline problems."""
     from pipelines.runner import PipelineFailed
@@ -186,9 +195,57 @@ def _privacy_command(name: str, action) -> int:  # noqa: ANN001 - (home) -> str
         # rebuild it needs (a running `databank run` is waited for).
         with writer_lock(home.warehouse, on_wait=lambda note: print(f"... {note}")):
             print(action(home))
+    except ErasureIncomplete as incomplete:
+        print(incomplete.report)
+        print(f"databank {name}: {incomplete}", file=sys.stderr)
+        return EXIT_REJECTED
     except (KeyFileError, ConfigError, PipelineFailed, ValueError) as error:
         return _stopped(name, error, "rebuilding failed")
     return EXIT_OK
+
+
+def format_erasure(erasure, provider: str) -> str:  # noqa: ANN001 - Erasure
+    """Per table the rows removed, and the objection records kept: counts only."""
+    width = max(len(table) for table in erasure.removed)
+    lines = [f"Erasure of one client of {provider} (all months); rows removed per table:"]
+    lines += [f"  {table.ljust(width)}  {count:>6}" for table, count in erasure.removed.items()]
+    lines.append(f"  {'total'.ljust(width)}  {sum(erasure.removed.values()):>6}")
+    if erasure.kept:
+        kept = ", ".join(f"{count} in {table}" for table, count in erasure.kept.items())
+        lines.append(
+            f"Kept on purpose: the client's objection records ({kept}); they hold pseudonyms "
+            "only and keep the client out of any re-delivered month."
+        )
+    lines.append("Marts rebuilt and republished. The audit record holds counts only.")
+    lines.append("Remember: the provider's landing files and its own systems are outside this erasure.")
+    return "\n".join(lines)
+
+
+def erasure_problem(erasure, provider: str) -> str:  # noqa: ANN001 - Erasure
+    """Why an erasure is not complete, and what a person must do: counts and key ids only."""
+    lines = ["the erasure is NOT complete."]
+    for table, count in erasure.left.items():
+        lines.append(f"  {count} rows of this client are still in {table}.")
+    missing: set[str] = set()
+    for table, per_key in erasure.unverifiable.items():
+        for key_id, count in per_key.items():
+            missing.add(key_id)
+            lines.append(
+                f"  {count} rows of {provider} in {table} carry pseudonyms of key {key_id}, which "
+                "the key file lacks: this client may be among them, and they can be neither "
+                "searched nor removed with this key file."
+            )
+    lines.append("The rows counted as removed are gone and the marts were rebuilt without them.")
+    if missing:
+        lines.append(
+            f"Put the key(s) {', '.join(sorted(missing))} back in the key file from the "
+            "consortium's backup and run `databank forget` again; if no such key exists any "
+            "more, those rows cannot be attributed to anyone by this databank and need a "
+            "decision by the consortium (e.g. erasing them whole)."
+        )
+    else:
+        lines.append("Report this as a defect: the erasure SQL missed a table.")
+    return "\n".join(lines)
 
 
 def cmd_forget(args: argparse.Namespace) -> int:
@@ -196,33 +253,35 @@ def cmd_forget(args: argparse.Namespace) -> int:
         from pipelines.runner import rebuild_and_publish
         from pseudonymise.intake import normalise_bsn
         from pseudonymise.keys import load_key_ring
-        from pseudonymise.pseudonyms import Pseudonymiser
         from schemas.config import PROVIDER_CODE
         from warehouse.connection import open_warehouse
-        from warehouse.privacy import forget_client
+        from warehouse.privacy import client_pseudonyms, forget_client
+        from warehouse.pseudonym_keys import ensure_key_ring_covers_warehouse
 
         if not PROVIDER_CODE.match(args.provider):
             raise ValueError("--provider must be a provider code ([a-z0-9-]{2,40})")
-        pseudonymiser = Pseudonymiser(load_key_ring(home.key_file))
+        held = load_key_ring(home.key_file)
+        bsn = number = None
         if args.bsn is not None:
             bsn = normalise_bsn(_identifier_argument(args.bsn))
             if bsn is None:
                 raise ValueError("the BSN given is not a valid BSN (9 digits, elfproef)")
-            client_id, local_client_id, by = pseudonymiser.client(args.provider, "", bsn), None, "bsn"
         else:
             number = _identifier_argument(args.clientnummer)
             if not number:
                 raise ValueError("the clientnummer given is empty")
-            client_id, local_client_id, by = None, pseudonymiser.local_client(args.provider, number), "clientnummer"
         with open_warehouse(home.warehouse) as con:
-            erasure = forget_client(con, args.provider, by, client_id, local_client_id)
+            ring = ensure_key_ring_covers_warehouse(con, held, home.key_file)
+            client_ids, local_ids = client_pseudonyms(held, ring, args.provider, bsn, number)
+            erasure = forget_client(
+                con, args.provider, "bsn" if bsn else "clientnummer", client_ids, local_ids,
+                held.key_ids,
+            )
         rebuild_and_publish(home)
-        return (
-            f"Removed {erasure.trajectories} trajectory rows, {erasure.measurements} measurement rows "
-            f"and {erasure.quarantine_rows} quarantine rows of one client of {args.provider} "
-            "(all months); marts rebuilt and republished. The audit record holds counts only.\n"
-            "Remember: the provider's landing files and its own systems are outside this erasure."
-        )
+        report = format_erasure(erasure, args.provider)
+        if not erasure.complete:
+            raise ErasureIncomplete(report, erasure_problem(erasure, args.provider))
+        return report
 
     return _privacy_command("forget", forget)
 
@@ -232,24 +291,29 @@ def cmd_rotate_key(_: argparse.Namespace) -> int:
         from pipelines.runner import rebuild_and_publish
         from pseudonymise.keys import load_key_ring, new_key, pending_ring_path, write_key_ring
         from warehouse.connection import open_warehouse
-        from warehouse.privacy import latest_rotation_target, rekey_warehouse
+        from warehouse.privacy import rekey_warehouse
+        from warehouse.pseudonym_keys import ensure_key_ring_covers_warehouse, recorded_key_ids
 
         key_file, pending = home.key_file, pending_ring_path(home.key_file)
         with open_warehouse(home.warehouse) as con:
             if pending.exists():  # an earlier rotation stopped half-way: finish or undo it
                 extended = load_key_ring(pending, allow_pending=True)
-                if latest_rotation_target(con) == extended.key_id:
+                # The warehouse's key record says whether the re-keying committed.
+                if extended.key_id in recorded_key_ids(con):
                     os.replace(pending, key_file)
                     outcome = f"Finished an interrupted rotation to key {extended.key_id}."
                 else:
                     pending.unlink()
                     outcome = "Undid an interrupted rotation that had not re-keyed the warehouse."
+                ensure_key_ring_covers_warehouse(con, load_key_ring(key_file), key_file)
                 rebuild_and_publish(home)
                 return outcome + " Run `databank rotate-key` again for a new rotation if wanted."
-            ring = load_key_ring(key_file)
+            held = load_key_ring(key_file)
+            ring = ensure_key_ring_covers_warehouse(con, held, key_file)
             key = new_key()
-            write_key_ring(pending, ring.with_key(key))  # the key exists on disk before it is used
-            count = rekey_warehouse(con, ring.key_id, key)
+            # The key exists on disk before it is used; no key of the file is ever dropped.
+            write_key_ring(pending, held.with_key(key))
+            count = rekey_warehouse(con, ring, key)
             os.replace(pending, key_file)
         rebuild_and_publish(home)
         return (
@@ -266,9 +330,11 @@ def cmd_extract(args: argparse.Namespace) -> int:
         from pseudonymise.keys import load_key_ring
         from warehouse.connection import open_warehouse
         from warehouse.privacy import write_extract
+        from warehouse.pseudonym_keys import ensure_key_ring_covers_warehouse
 
-        ring = load_key_ring(home.key_file)
+        held = load_key_ring(home.key_file)
         with open_warehouse(home.warehouse) as con:
+            ring = ensure_key_ring_covers_warehouse(con, held, home.key_file)
             manifest = write_extract(con, ring, args.scope, Path(args.out))
         tables = ", ".join(f"{name}: {t['rows']} rows" for name, t in manifest["tables"].items())
         return f"Extract for scope {args.scope} written to {args.out} ({tables}; see manifest.json)."

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipelines.partition_runs import delivery_boxes
-from pseudonymise.keys import load_key_ring
 from pseudonymise.landing import remove_processed_delivery
 from schemas.anonymity import load_anonymity_config
 from schemas.check import rejected
@@ -31,6 +30,7 @@ from warehouse.ledger import (
     judged_since,
     publication_current,
 )
+from warehouse.pseudonym_keys import ensure_home_key_ring
 from warehouse.sql import execute, run_sql
 
 if TYPE_CHECKING:  # Dagster is imported only when there is work for it (see _publication_current)
@@ -193,8 +193,8 @@ def run_pipeline(
         clock = Clock(today=lambda: today, now=clock.now, sleep=clock.sleep)
     home.prepare()
     config = home.config()
-    load_key_ring(home.key_file)  # stop here, with how to create one, if there is no key
     with writer_lock(home.warehouse, on_wait=progress):
+        ensure_home_key_ring(home)  # stop before any change if the key file cannot serve this warehouse
         summary = _run_locked(home, config, clock, progress)
     if summary.not_judged:
         raise DeliveriesNotJudged(summary)

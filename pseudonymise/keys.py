@@ -8,6 +8,7 @@ import base64
 import hashlib
 import os
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -114,6 +115,10 @@ class KeyRing:
     def key_id(self) -> str:
         return self.current.key_id
 
+    @property
+    def key_ids(self) -> tuple[str, ...]:
+        return tuple(key.key_id for key in self.keys)
+
     def with_key(self, key: PseudonymKey) -> KeyRing:
         return KeyRing((*self.keys, key))
 
@@ -159,6 +164,40 @@ class RotationPendingError(KeyFileError):
         super().__init__(
             f"A key rotation was interrupted ({pending_ring_path(path)} exists). Run "
             "`databank rotate-key` again: it finishes or undoes the rotation before anything else runs."
+        )
+
+
+class KeyRingMismatchError(KeyFileError):
+    """The key file lacks a key the warehouse's pseudonyms were made with: a run would store the
+    same clients under a second key (phantom trajectories) and an erasure would miss them. Names
+    key ids only (public labels, also inside every pseudonym), never key material."""
+
+    def __init__(
+        self, missing: Sequence[str], recorded: Sequence[str], held: Sequence[str], path: Path | None
+    ) -> None:
+        self.missing = tuple(missing)
+        where = f"the key file {path}" if path is not None else "the key file"
+        chain = "" if len(recorded) == 1 else f" (made with keys {', '.join(recorded)}, oldest first)"
+        super().__init__(
+            f"the warehouse's pseudonyms were made with key {', '.join(self.missing)}{chain}, which "
+            f"{where} lacks (it holds key {', '.join(held)}). Nothing was changed. Restore the key "
+            "file from the consortium's backup; or, if the old key is available, put it back in "
+            "the key file and run `databank rotate-key` to rotate from it to a new key. Do not "
+            "make a new key with `databank keygen` for a warehouse that already holds pseudonyms: "
+            "its clients would be stored a second time under the new key."
+        )
+
+
+class MixedKeysError(KeyFileError):
+    """A warehouse from before the key record whose pseudonyms carry several keys that no
+    rotation links: the incident the record prevents has already happened there."""
+
+    def __init__(self, key_ids: Sequence[str]) -> None:
+        super().__init__(
+            f"the warehouse holds pseudonyms made with keys {', '.join(key_ids)} that no key "
+            "rotation links, so the same clients may be stored under each (a new key was made "
+            "after the first run). Nothing was changed. Restore the warehouse and the key file "
+            "from a backup made before the second key was first used, then run again."
         )
 
 

@@ -105,6 +105,15 @@ CREATE TABLE IF NOT EXISTS privacy.key_rotations (
     pseudonyms_rekeyed INTEGER NOT NULL
 );
 
+-- The keys every stored pseudonym was made with, oldest first: the authority on which key file
+-- can read and extend this warehouse (warehouse/pseudonym_keys.py). Key ids only, never a key.
+-- Older warehouses get this table empty here and a record derived when first checked.
+CREATE TABLE IF NOT EXISTS privacy.pseudonym_keys (
+    position     BIGINT NOT NULL,     -- 1 = the first key; a pseudonym is keyed by each in turn
+    key_id       VARCHAR NOT NULL,
+    recorded_at  TIMESTAMP NOT NULL
+);
+
 -- Validated deliveries waiting to be staged (written by the read step, emptied by staging).
 CREATE TABLE IF NOT EXISTS intake.trajectories AS SELECT * FROM staging.trajectories WITH NO DATA;
 CREATE TABLE IF NOT EXISTS intake.measurements AS SELECT * FROM staging.measurements WITH NO DATA;
