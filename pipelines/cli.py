@@ -21,6 +21,12 @@ OLDER_HOME = (
 )
 
 
+def today() -> dt.date:
+    """The one place the command line reads the calendar: commands pass this day down to the
+    decisions that depend on it (month in the future, overdue providers), and tests replace it."""
+    return dt.date.today()
+
+
 def _quiet_libraries() -> None:
     """Library warnings (beta flags, deprecations) are for developers, not stewards."""
     warnings.filterwarnings("ignore")
@@ -91,7 +97,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"databank check: configuration problem: {error}", file=sys.stderr)
         return EXIT_CANNOT_RUN
     validated = inspect_delivery(
-        folder, provider, month, config, Pseudonymiser(throwaway_key()), dt.date.today()
+        folder, provider, month, config, Pseudonymiser(throwaway_key()), today()
     )
     print(verdict_summary(validated.verdict), end="")
     quality_report = delivery_quality(validated, quality)
@@ -131,7 +137,7 @@ def _run(home) -> int:  # noqa: ANN001
     from schemas.config import ConfigError
 
     try:
-        summary = run_pipeline(home, progress=lambda line: print(f"... {line}"))
+        summary = run_pipeline(home, today(), progress=lambda line: print(f"... {line}"))
     except (KeyFileError, ConfigError, PipelineFailed) as error:
         return _stopped("run", error, "the pipeline failed")
     print("Deliveries:")
@@ -155,7 +161,7 @@ def cmd_demo(_: argparse.Namespace) -> int:
     from warehouse.home import resolve_home
 
     try:
-        return run_demo(resolve_home(), _run)
+        return run_demo(resolve_home(), _run, today())
     except DemoRefused as error:
         print(f"databank demo: {error}", file=sys.stderr)
         return EXIT_CANNOT_RUN
@@ -394,7 +400,7 @@ def cmd_status(_: argparse.Namespace) -> int:
 
     home = resolve_home()
     try:
-        report = databank_status(home)
+        report = databank_status(home, today())
     except ConfigError as error:
         print(f"databank status: configuration problem: {error}", file=sys.stderr)
         return EXIT_CANNOT_RUN

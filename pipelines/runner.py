@@ -171,12 +171,13 @@ def contiguous_blocks(ordered: Sequence[str], wanted: set[str]) -> list[list[str
 
 def run_pipeline(
     home: DatabankHome,
-    today: dt.date | None = None,
+    today: dt.date,
     progress: Callable[[str], None] = lambda _: None,
 ) -> RunSummary:
     """Process every new or changed delivery, rebuild the marts and republish. The whole run
-    holds the warehouse's writer lock: a second run waits, then finds nothing left to do."""
-    today = today or dt.date.today()
+    holds the warehouse's writer lock: a second run waits, then finds nothing left to do.
+    `today` decides which months lie in the future, here and in the read step (the caller reads
+    the clock, so no decision below depends on the day a test runs)."""
     home.prepare()
     config = home.config()
     load_key_ring(home.key_file)  # stop here, with how to create one, if there is no key
@@ -244,7 +245,7 @@ def _run_locked(
         ASSET_PARTITION_RANGE_START_TAG,
     )
 
-    from assets.deliveries import WAREHOUSE_WRITE_TAGS
+    from assets.deliveries import TODAY_TAG, WAREHOUSE_WRITE_TAGS
     from assets.partitions import delivery_partition_key, delivery_partitions, provider_partitions
 
     instance = _instance(home)
@@ -269,6 +270,7 @@ def _run_locked(
             tags={
                 **WAREHOUSE_WRITE_TAGS,
                 **IN_PROCESS_TAG,
+                TODAY_TAG: today.isoformat(),
                 ASSET_PARTITION_RANGE_START_TAG: block[0],
                 ASSET_PARTITION_RANGE_END_TAG: block[-1],
             },

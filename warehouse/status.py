@@ -168,11 +168,10 @@ def expected_month(today: dt.date) -> tuple[str, dt.date]:
 
 
 def databank_status(
-    home: DatabankHome, today: dt.date | None = None, config: ConsortiumConfig | None = None
+    home: DatabankHome, today: dt.date, config: ConsortiumConfig | None = None
 ) -> StatusReport:
     """The overview of the Dagster UI from the warehouse, or from the published copy while the
-    warehouse is held by a run. `today` drives freshness (default: the clock)."""
-    today = today or dt.date.today()
+    warehouse is held by a run. `today` drives freshness: the command passes the clock's day."""
     config = config or home.config()
     month, month_end = expected_month(today)
     published = published_marts(home.publication)

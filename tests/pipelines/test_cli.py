@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.cli import main
-from tests.builders import DeliveryWriter, trajectory
+from tests.builders import COMMAND_DAY, DeliveryWriter, trajectory
 from warehouse.home import DatabankHome
 
 DATABANK = str(Path(sys.executable).with_name("databank"))
@@ -101,7 +101,7 @@ def test_status_on_a_warehouse_from_an_older_version_says_how_to_upgrade(
     from pipelines.runner import run_pipeline
 
     write_delivery(home.landing, "de-boog", "2025-03", [trajectory(1)])
-    run_pipeline(home)
+    run_pipeline(home, COMMAND_DAY)
     con = duckdb.connect(str(home.warehouse))
     con.execute("DROP TABLE staging.builds").fetchall()  # as a warehouse made before builds existed
     con.close()
