@@ -293,6 +293,25 @@ def _count(value: int | None) -> str:
     return "-" if value is None else str(value)
 
 
+def month_list(months: Sequence[str]) -> str:
+    """Months in order, a run of three or more consecutive ones as 'first to last (n months)':
+    a provider that stopped delivering two years ago gets one line, not 24 months."""
+    from warehouse.status import next_month
+
+    parts: list[str] = []
+    start = 0
+    while start < len(months):
+        end = start
+        while end + 1 < len(months) and next_month(months[end]) == months[end + 1]:
+            end += 1
+        if end - start >= 2:
+            parts.append(f"{months[start]} to {months[end]} ({end - start + 1} months)")
+        else:
+            parts.extend(months[start:end + 1])
+        start = end + 1
+    return ", ".join(parts)
+
+
 def format_status(report, home) -> str:  # noqa: ANN001 - (StatusReport, DatabankHome)
     """The terminal's version of the Dagster UI overview: deliveries, build, freshness."""
     if report.source == "warehouse":
@@ -367,8 +386,10 @@ def format_status(report, home) -> str:  # noqa: ANN001 - (StatusReport, Databan
     lines.append("")
 
     lines.append(
-        f"Freshness ({report.expected_month} is due with an accepted delivery by "
-        f"{report.due_by:%Y-%m-%d}, {report.days_after_month_end} days after the month's end):"
+        "Freshness (every month from a provider's first delivery up to "
+        f"{report.last_due_month} needs an accepted delivery; a month is due "
+        f"{report.days_after_month_end} days after its end, so {report.expected_month} by "
+        f"{report.due_by:%Y-%m-%d}):"
     )
     width = max((len(f.provider) for f in report.freshness), default=0)
     for fresh in report.freshness:
@@ -376,7 +397,7 @@ def format_status(report, home) -> str:  # noqa: ANN001 - (StatusReport, Databan
         if fresh.newest_accepted_month != fresh.newest_month:
             newest += f" (newest accepted: {fresh.newest_accepted_month or 'none'})"
         if fresh.overdue:
-            verdict = f"OVERDUE: no accepted delivery for {report.expected_month}"
+            verdict = f"OVERDUE: no accepted delivery for {month_list(fresh.missing_months)}"
         elif fresh.expected_accepted:
             verdict = "up to date"
         else:

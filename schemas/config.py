@@ -75,8 +75,9 @@ class ConsortiumConfig:
     secondary_suppression: bool = True
     round_counts_to: int = 0
     reject_share: float = 0.10
-    # [freshness]: a registered provider that has delivered before is overdue when last month has
-    # no accepted delivery this many days after that month's end (`databank status`)
+    # [freshness]: a registered provider that has delivered before is overdue when any month
+    # since its first delivery has no accepted delivery this many days after that month's end
+    # (`databank status`, warehouse/status.py)
     days_after_month_end: int = 15
     # [dashboard]: whether the consortium page shows each organisation by name; by default it
     # shows none, and each organisation sees itself beside "the rest of the consortium"
