@@ -26,7 +26,7 @@ from schemas.anonymity import (
     write_anonymity_report,
 )
 from schemas.check import ReadDelivery, judge_deliveries, read_delivery
-from schemas.config import ConsortiumConfig, config_fingerprint
+from schemas.config import ConsortiumConfig, config_fingerprint, defaults_note
 from schemas.delivery import METINGEN, TRAJECTEN
 from schemas.quality import QualityConfig, delivery_quality, write_quality_report
 from schemas.report import write_report
@@ -240,6 +240,8 @@ def pseudonymised_delivery(
 ) -> dg.MaterializeResult:
     databank = home.home
     config = databank.config()
+    if note := defaults_note(databank.config_dir):
+        context.log.info(note)  # once per run: the sensor's runs have no terminal to say it
     config_hash = config_fingerprint(databank.config_dir)
     quality = databank.quality_config()
     anonymity = load_anonymity_config(databank.config_dir)

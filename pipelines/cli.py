@@ -53,25 +53,30 @@ def cmd_keygen(_: argparse.Namespace) -> int:
 
 
 def _check_config(explicit: str | None):  # noqa: ANN202
-    """A steward's machine has the consortium's configuration if they were given it; otherwise
-    the shipped defaults apply and the output says so."""
-    from schemas.config import install_default_config, load_config
+    """A steward's machine has the consortium's configuration if they were given it (--config,
+    else the home's); otherwise the shipped defaults apply. Returns the configuration, the
+    quality thresholds, what was used and, when a given folder lacks files check reads, the one
+    line that says which came from the shipped defaults."""
+    from schemas.config import (
+        CONSORTIUM_FILE,
+        INSTRUMENTS_FILE,
+        QUALITY_FILE,
+        SHIPPED_DEFAULTS,
+        defaults_note,
+        load_config,
+    )
     from schemas.quality import load_delivery_quality_config
     from warehouse.home import resolve_home
 
-    def both(folder: Path) -> tuple:
-        return load_config(folder), load_delivery_quality_config(folder)
-
-    if explicit:
-        return (*both(Path(explicit)), explicit)
     home_config = resolve_home().config_dir
-    if (home_config / "consortium.toml").is_file():
-        return (*both(home_config), str(home_config))
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as tmp:
-        install_default_config(Path(tmp))
-        return (*both(Path(tmp)), "the shipped default configuration")
+    if explicit:
+        folder, source = Path(explicit), explicit
+    elif (home_config / CONSORTIUM_FILE).is_file():
+        folder, source = home_config, str(home_config)
+    else:
+        folder, source = SHIPPED_DEFAULTS, "the shipped default configuration"
+    note = defaults_note(folder, (INSTRUMENTS_FILE, QUALITY_FILE))  # check reads no privacy.toml
+    return load_config(folder), load_delivery_quality_config(folder), source, note
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -92,7 +97,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         return EXIT_CANNOT_RUN
     provider, month = folder.resolve().parent.name, folder.resolve().name
     try:
-        config, quality, source = _check_config(args.config)
+        config, quality, source, note = _check_config(args.config)
     except ConfigError as error:
         print(f"databank check: configuration problem: {error}", file=sys.stderr)
         return EXIT_CANNOT_RUN
@@ -108,6 +113,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         + ("" if not failed else "; niet: " + ", ".join(r.check_id for r in failed))
     )
     print(f"(gecontroleerd met {source})")
+    if note:
+        print(f"({note})")
     if args.report:
         paths = write_report(validated.verdict, Path(args.report))
         paths += write_quality_report(quality_report, Path(args.report))

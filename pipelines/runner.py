@@ -22,7 +22,7 @@ from pseudonymise.landing import (
 )
 from schemas.anonymity import load_anonymity_config
 from schemas.check import folder_faults, rejected
-from schemas.config import ConsortiumConfig, config_fingerprint
+from schemas.config import ConsortiumConfig, config_fingerprint, defaults_note
 from schemas.faults import Fault
 from schemas.report import write_report
 from warehouse.builds import build_inputs, is_up_to_date, last_build, passed_validation_unchanged
@@ -180,6 +180,8 @@ def run_pipeline(
     the clock, so no decision below depends on the day a test runs)."""
     home.prepare()
     config = home.config()
+    if note := defaults_note(home.config_dir):
+        progress(note)  # once per run, not per delivery
     load_key_ring(home.key_file)  # stop here, with how to create one, if there is no key
     with writer_lock(home.warehouse, on_wait=progress):
         return _run_locked(home, config, today, progress)
