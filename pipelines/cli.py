@@ -359,8 +359,8 @@ def format_status(report, home) -> str:  # noqa: ANN001 - (StatusReport, Databan
                     f"    the version received {_when(delivery.in_force_received_at)} stays in force"
                 )
         lines.append(
-            "  trajecten/metingen: rows read; excluded: trajectories left out by objection; "
-            "loaded = read - quarantined - excluded"
+            "  trajecten/metingen: rows read; quarantined, excluded (by objection) and loaded: "
+            "rows of both tables; loaded = read - quarantined - excluded, the rows staged"
         )
     else:
         lines.append("  none yet")

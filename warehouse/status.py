@@ -22,6 +22,7 @@ from typing import Literal
 import duckdb
 
 from schemas.config import ConsortiumConfig
+from schemas.counts import DeliveryCounts
 from warehouse.home import DatabankHome
 from warehouse.sql import run_sql
 
@@ -82,10 +83,24 @@ class DeliveryStatus:
     rows_metingen: int
     quarantined_trajecten: int
     quarantined_metingen: int
-    excluded_by_objection: int | None  # trajectories; None: not in the published copy
+    # rows of both tables left out by objection; None: not known (the published copy has no
+    # objection counts; a delivery staged before metingen exclusions were recorded)
+    excluded_trajecten: int | None
+    excluded_metingen: int | None
     report_dir: Path
     attempts: int | None = None  # None: not in the published copy
     in_force_received_at: dt.datetime | None = None  # the accepted version in force, if any
+
+    @property
+    def counts(self) -> DeliveryCounts | None:
+        """The one definition of read, quarantined, excluded and loaded (schemas/counts.py)."""
+        if self.excluded_trajecten is None or self.excluded_metingen is None:
+            return None
+        return DeliveryCounts(
+            self.rows_trajecten, self.rows_metingen, self.quarantined_trajecten,
+            self.quarantined_metingen, self.excluded_trajecten, self.excluded_metingen,
+            accepted=self.status in ACCEPTED,
+        )
 
     @property
     def rows_read(self) -> int:
@@ -96,14 +111,16 @@ class DeliveryStatus:
         return self.quarantined_trajecten + self.quarantined_metingen
 
     @property
+    def excluded_by_objection(self) -> int | None:
+        return None if self.counts is None else self.counts.excluded
+
+    @property
     def loaded(self) -> int | None:
-        """read − quarantined − excluded; a rejected delivery loads nothing; None when the
-        objection count is unknown (the published copy has none)."""
+        """Rows that reached staging (read − quarantined − excluded); a rejected delivery loads
+        nothing; None when the exclusions are not known."""
         if self.status not in ACCEPTED:
             return 0
-        if self.excluded_by_objection is None:
-            return None
-        return self.rows_read - self.quarantined - self.excluded_by_objection
+        return None if self.counts is None else self.counts.loaded
 
     @property
     def earlier_version_in_force(self) -> bool:
@@ -219,10 +236,10 @@ def databank_status(
             if con is not None:
                 deliveries = tuple(
                     DeliveryStatus(
-                        provider, month_, delivery_id, status, received_at, rt, rm, qt, qm, excluded,
+                        provider, month_, delivery_id, status, received_at, rt, rm, qt, qm, et, em,
                         home.report_dir(provider, month_), attempts, in_force,
                     )
-                    for (provider, month_, delivery_id, status, received_at, rt, rm, qt, qm, excluded,
+                    for (provider, month_, delivery_id, status, received_at, rt, rm, qt, qm, et, em,
                          _current, attempts, in_force) in run_sql(con, "status_deliveries")
                 )
                 ((builds, build_id, built_at),) = run_sql(con, "status_builds")
@@ -297,7 +314,7 @@ def published_deliveries(home: DatabankHome) -> tuple[tuple[DeliveryStatus, ...]
             return (), []
         deliveries = tuple(
             DeliveryStatus(
-                provider, month_, delivery_id, status, received_at, rt, rm, qt, qm, None,
+                provider, month_, delivery_id, status, received_at, rt, rm, qt, qm, None, None,
                 home.report_dir(provider, month_), None, received_at,
             )
             for provider, month_, delivery_id, status, received_at, rt, rm, qt, qm

@@ -9,10 +9,18 @@ import dataclasses
 import datetime as dt
 from pathlib import Path
 
+import dagster as dg
+import duckdb
 import pytest
 
+from assets.deliveries import TODAY_TAG, pseudonymised_delivery, staged_delivery
+from assets.partitions import delivery_partition_key, provider_partitions
+from assets.resources import HomeResource, KeyResource
+from pipelines.cli import main
+from pipelines.runner import run_pipeline
 from schemas.config import ConsortiumConfig
-from tests.builders import make_home
+from schemas.counts import DeliveryCounts
+from tests.builders import DeliveryWriter, make_home, measurement, trajectory
 from warehouse.connection import open_warehouse
 from warehouse.home import DatabankHome
 from warehouse.status import databank_status, last_due_month, missing_months, months_from
@@ -136,3 +144,100 @@ def test_freshness_depends_only_on_the_day_given(
     assert fresh["punt-jeugd"].overdue is punt_overdue
     assert fresh["punt-jeugd"].missing_months == tuple(months_from("2025-07", last_due))
     assert fresh["de-boog"].missing_months[:2] == ("2025-03", "2025-05")
+
+
+# --- delivery counts: the same in status, the run's metadata and staging ----------------------
+
+
+def staged_rows(home: DatabankHome, delivery_id: str) -> int:
+    con = duckdb.connect(str(home.warehouse), read_only=True)
+    try:
+        return sum(
+            con.execute(f"SELECT count(*) FROM staging.{table} WHERE delivery_id = ?", [delivery_id]).fetchone()[0]
+            for table in ("trajectories", "measurements")
+        )
+    finally:
+        con.close()
+
+
+def test_status_loaded_is_what_reached_staging_when_objecting_clients_have_measurements(
+    home: DatabankHome, write_delivery: DeliveryWriter, capsys: pytest.CaptureFixture
+) -> None:
+    start, end = "05-03-2025", "25-03-2025"
+    write_delivery(
+        home.landing, "de-boog", "2025-03",
+        [trajectory(n) for n in range(1, 16)]
+        + [trajectory(16, bezwaar="ja"),  # objects, with two measurements
+           trajectory(17, bezwaar="ja"),  # objects; their other trajectory (18) is not marked
+           trajectory(18, clientnummer="C00017"),
+           trajectory(19, einddatum="15-03-2025", reden_einde="9")],  # quarantined
+        [measurement(n, "start", start, "70") for n in range(1, 16)]
+        + [measurement(16, "start", start, "70"), measurement(16, "eind", end, "60"),
+           measurement(17, "start", start, "70"), measurement(18, "start", start, "70", clientnummer="C00017")],
+    )
+    run_pipeline(home, dt.date(2025, 4, 20))
+    # The client of trajectory 16 delivered again without marking it: their objection stands.
+    write_delivery(
+        home.landing, "de-boog", "2025-04",
+        [trajectory(16), trajectory(20)],
+        [measurement(16, "start", start, "70"), measurement(20, "start", "05-04-2025", "70")],
+    )
+    run_pipeline(home, dt.date(2025, 5, 20))
+
+    report = databank_status(home, dt.date(2025, 5, 20))
+    deliveries = {d.month: d for d in report.deliveries}
+    march, april = deliveries["2025-03"], deliveries["2025-04"]
+    assert march.counts == DeliveryCounts(
+        read_trajecten=19, read_metingen=19, quarantined_trajecten=1, quarantined_metingen=0,
+        # marked: trajectories 16 and 17 and their 3 measurements; at staging: 18 and its one
+        excluded_trajecten=3, excluded_metingen=4,
+    )
+    assert (march.excluded_by_objection, march.loaded) == (7, 30)
+    assert march.loaded == staged_rows(home, march.delivery_id)
+    assert april.counts is not None and (april.counts.excluded_trajecten, april.counts.excluded_metingen) == (1, 1)
+    assert april.loaded == staged_rows(home, april.delivery_id) == 2
+
+    assert main(["status"]) == 0
+    out = capsys.readouterr().out
+    row = next(line.split() for line in out.splitlines() if line.startswith("  de-boog") and "2025-03" in line)
+    assert row[2:8] == ["accepted", "with", "quarantine", "19", "19", "1"] and row[8:10] == ["7", "30"]
+
+
+def test_run_metadata_counts_use_the_same_definition(
+    home: DatabankHome, write_delivery: DeliveryWriter
+) -> None:
+    write_delivery(
+        home.landing, "de-boog", "2025-03", [trajectory(1), trajectory(2, bezwaar="ja")],
+        [measurement(1, "start", "05-03-2025", "70"), measurement(2, "start", "05-03-2025", "70")],
+    )
+    with dg.instance_for_test(temp_dir=str(home.dagster_home)) as instance:
+        instance.add_dynamic_partitions(provider_partitions.name, ["de-boog"])
+        result = dg.materialize(
+            [pseudonymised_delivery, staged_delivery],
+            partition_key=str(delivery_partition_key("de-boog", "2025-03")),
+            resources={"home": HomeResource(root=str(home.root)), "key": KeyResource(key_file=str(home.key_file))},
+            instance=instance, tags={TODAY_TAG: "2025-04-20"},
+        )
+    metadata = result.asset_materializations_for_node("pseudonymised_delivery")[0].metadata
+    assert (metadata["rows_trajecten"].value, metadata["rows_metingen"].value) == (2, 2)
+    assert (metadata["excluded_by_objection"].value, metadata["loaded_rows"].value) == (2, 2)
+    (delivery,) = databank_status(home, dt.date(2025, 4, 20)).deliveries
+    assert (delivery.excluded_by_objection, delivery.loaded) == (2, 2) == (2, staged_rows(home, delivery.delivery_id))
+
+
+def test_a_warehouse_from_before_metingen_exclusions_were_counted_shows_loaded_as_unknown(
+    history: tuple[DatabankHome, ConsortiumConfig], capsys: pytest.CaptureFixture
+) -> None:
+    home, config = history
+    con = duckdb.connect(str(home.warehouse))
+    try:  # as an older version left it: no column for metingen exclusions at all
+        for table in ("staging.deliveries", "intake.deliveries"):
+            con.execute(f"ALTER TABLE {table} DROP COLUMN excluded_bezwaar_metingen")
+    finally:
+        con.close()
+    with open_warehouse(home.warehouse):  # what every run does first: upgrade in place
+        pass
+    report = databank_status(home, dt.date(2025, 8, 20), config)
+    accepted = [d for d in report.deliveries if d.status != "rejected"]
+    assert accepted and all(d.loaded is None and d.counts is None for d in accepted)
+    assert all(d.loaded == 0 for d in report.deliveries if d.status == "rejected")
