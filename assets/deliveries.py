@@ -3,6 +3,7 @@ take a partition range, so a backfill of hundreds of deliveries is one run, not 
 
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,8 +27,8 @@ from schemas.anonymity import (
     write_anonymity_report,
 )
 from schemas.check import ReadDelivery, judge_deliveries, read_delivery
-from schemas.config import ConsortiumConfig, config_fingerprint
-from schemas.delivery import METINGEN, TRAJECTEN
+from schemas.config import ConsortiumConfig, config_fingerprint, defaults_note
+from schemas.counts import DeliveryCounts
 from schemas.quality import QualityConfig, delivery_quality, write_quality_report
 from schemas.report import write_report
 from schemas.validation import ValidatedDelivery
@@ -38,6 +39,9 @@ from warehouse.load import DeliveryRecord, needs_processing, stage_waiting_intak
 from warehouse.pseudonym_keys import ensure_key_ring_covers_warehouse
 
 WAREHOUSE_WRITE_TAGS = {"databank/warehouse": "write"}
+# The day a run judges its deliveries by (YYYY-MM-DD): `databank run` sets it from its own clock,
+# so the read step and the folder checks before it agree, and a test can fix it.
+TODAY_TAG = "databank/today"
 
 
 class ReadStepFailed(Exception):
@@ -46,19 +50,16 @@ class ReadStepFailed(Exception):
 
 @dataclass(frozen=True)
 class DeliveryOutcome:
-    """Counts only: this is what reaches Dagster's metadata and logs."""
+    """Counts only: this is what reaches Dagster's metadata and logs. The counts are the one
+    definition of schemas/counts.py, as judged (before staging applies objections recorded in
+    other months)."""
 
     provider: str
     month: str
     status: str
-    rows_trajecten: int = 0
-    rows_metingen: int = 0
-    quarantined_trajecten: int = 0
-    quarantined_metingen: int = 0
-    excluded_bezwaar: int = 0
+    counts: DeliveryCounts = DeliveryCounts()
     fault_codes: str = ""
-    quality_failed: tuple[str, ...] = ()
-    loaded: int = 0  # rows (trajecten + metingen) that go on to staging  # ids of data-quality checks that did not pass
+    quality_failed: tuple[str, ...] = ()  # ids of data-quality checks that did not pass
 
 
 # Deliveries judged in one Pandera call: its fixed cost per call is shared (most of the judging
@@ -164,14 +165,9 @@ def _record_judged(
         provider=provider,
         month=month,
         status=verdict.status.value,
-        rows_trajecten=verdict.rows_read.get(TRAJECTEN, 0),
-        rows_metingen=verdict.rows_read.get(METINGEN, 0),
-        quarantined_trajecten=verdict.quarantined.get(TRAJECTEN, 0),
-        quarantined_metingen=verdict.quarantined.get(METINGEN, 0),
-        excluded_bezwaar=verdict.excluded_bezwaar.get(TRAJECTEN, 0),
+        counts=DeliveryCounts.from_verdict(verdict),
         fault_codes=file_codes,
         quality_failed=tuple(r.check_id for r in quality_report.failed()),
-        loaded=len(validated.trajectories) + len(validated.measurements),
     )
     record = DeliveryRecord(
         delivery_id=fingerprint.delivery_id,
@@ -180,11 +176,7 @@ def _record_judged(
         files_json=fingerprint.files_json(),
         received_at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
         status=outcome.status,
-        rows_trajecten=outcome.rows_trajecten,
-        rows_metingen=outcome.rows_metingen,
-        quarantined_trajecten=outcome.quarantined_trajecten,
-        quarantined_metingen=outcome.quarantined_metingen,
-        excluded_bezwaar=outcome.excluded_bezwaar,
+        counts=outcome.counts,
         fault_codes=file_codes,
         config_hash=config_hash,
     )
@@ -216,13 +208,20 @@ def _outcome_table(outcomes: list[DeliveryOutcome], home: DatabankHome) -> str:
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for o in outcomes:
-        quarantined = o.quarantined_trajecten + o.quarantined_metingen
+        c = o.counts
         report = (home.report_dir(o.provider, o.month) / "rapport.html").as_uri()
         lines.append(
-            f"| {o.provider} | {o.month} | {o.status} | {o.rows_trajecten} | {o.rows_metingen} | "
-            f"{quarantined} | {o.loaded} | {o.excluded_bezwaar} | {o.fault_codes} | [rapport]({report}) |"
+            f"| {o.provider} | {o.month} | {o.status} | {c.read_trajecten} | {c.read_metingen} | "
+            f"{c.quarantined} | {c.loaded} | {c.excluded} | {o.fault_codes} | [rapport]({report}) |"
         )
     return "\n".join(lines)
+
+
+def judging_day(tags: Mapping[str, str]) -> dt.date:
+    """The run's TODAY_TAG; runs launched by the sensor or the UI carry none and are judged on
+    the day they run (month-in-future is decided by it)."""
+    day = tags.get(TODAY_TAG)
+    return dt.date.fromisoformat(day) if day else dt.date.today()
 
 
 @dg.asset(
@@ -245,10 +244,12 @@ def pseudonymised_delivery(
 ) -> dg.MaterializeResult:
     databank = home.home
     config = databank.config()
+    if note := defaults_note(databank.config_dir):
+        context.log.info(note)  # once per run: the sensor's runs have no terminal to say it
     config_hash = config_fingerprint(databank.config_dir)
     quality = databank.quality_config()
     anonymity = load_anonymity_config(databank.config_dir)
-    today = dt.date.today()
+    today = judging_day(context.run.tags)
     deliveries = [provider_and_month(key) for key in context.partition_keys]
     _fail_on_absent(
         [(p, m) for p, m in deliveries if not _is_delivery_folder(databank.landing / p / m)]
@@ -271,10 +272,11 @@ def pseudonymised_delivery(
             "accepted": sum(o.status == "accepted" for o in judged),
             "accepted_with_quarantine": sum(o.status == "accepted_with_quarantine" for o in judged),
             "rejected": len(rejected),
-            "rows_trajecten": sum(o.rows_trajecten for o in judged),
-            "rows_metingen": sum(o.rows_metingen for o in judged),
-            "quarantined_rows": sum(o.quarantined_trajecten + o.quarantined_metingen for o in judged),
-            "excluded_by_objection": sum(o.excluded_bezwaar for o in judged),
+            "rows_trajecten": sum(o.counts.read_trajecten for o in judged),
+            "rows_metingen": sum(o.counts.read_metingen for o in judged),
+            "quarantined_rows": sum(o.counts.quarantined for o in judged),
+            "excluded_by_objection": sum(o.counts.excluded for o in judged),  # rows of both tables
+            "loaded_rows": sum(o.counts.loaded for o in judged),
             "deliveries": dg.MetadataValue.md(_outcome_table(judged, databank)),
         },
         check_results=[

@@ -21,6 +21,12 @@ OLDER_HOME = (
 )
 
 
+def today() -> dt.date:
+    """The one place the command line reads the calendar: commands pass this day down to the
+    decisions that depend on it (month in the future, overdue providers), and tests replace it."""
+    return dt.date.today()
+
+
 def _quiet_libraries() -> None:
     """Library warnings (beta flags, deprecations) are for developers, not stewards."""
     warnings.filterwarnings("ignore")
@@ -47,25 +53,30 @@ def cmd_keygen(_: argparse.Namespace) -> int:
 
 
 def _check_config(explicit: str | None):  # noqa: ANN202
-    """A steward's machine has the consortium's configuration if they were given it; otherwise
-    the shipped defaults apply and the output says so."""
-    from schemas.config import install_default_config, load_config
+    """A steward's machine has the consortium's configuration if they were given it (--config,
+    else the home's); otherwise the shipped defaults apply. Returns the configuration, the
+    quality thresholds, what was used and, when a given folder lacks files check reads, the one
+    line that says which came from the shipped defaults."""
+    from schemas.config import (
+        CONSORTIUM_FILE,
+        INSTRUMENTS_FILE,
+        QUALITY_FILE,
+        SHIPPED_DEFAULTS,
+        defaults_note,
+        load_config,
+    )
     from schemas.quality import load_delivery_quality_config
     from warehouse.home import resolve_home
 
-    def both(folder: Path) -> tuple:
-        return load_config(folder), load_delivery_quality_config(folder)
-
-    if explicit:
-        return (*both(Path(explicit)), explicit)
     home_config = resolve_home().config_dir
-    if (home_config / "consortium.toml").is_file():
-        return (*both(home_config), str(home_config))
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as tmp:
-        install_default_config(Path(tmp))
-        return (*both(Path(tmp)), "the shipped default configuration")
+    if explicit:
+        folder, source = Path(explicit), explicit
+    elif (home_config / CONSORTIUM_FILE).is_file():
+        folder, source = home_config, str(home_config)
+    else:
+        folder, source = SHIPPED_DEFAULTS, "the shipped default configuration"
+    note = defaults_note(folder, (INSTRUMENTS_FILE, QUALITY_FILE))  # check reads no privacy.toml
+    return load_config(folder), load_delivery_quality_config(folder), source, note
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -86,12 +97,12 @@ def cmd_check(args: argparse.Namespace) -> int:
         return EXIT_CANNOT_RUN
     provider, month = folder.resolve().parent.name, folder.resolve().name
     try:
-        config, quality, source = _check_config(args.config)
+        config, quality, source, note = _check_config(args.config)
     except ConfigError as error:
         print(f"databank check: configuration problem: {error}", file=sys.stderr)
         return EXIT_CANNOT_RUN
     validated = inspect_delivery(
-        folder, provider, month, config, Pseudonymiser(throwaway_key()), dt.date.today()
+        folder, provider, month, config, Pseudonymiser(throwaway_key()), today()
     )
     print(verdict_summary(validated.verdict), end="")
     quality_report = delivery_quality(validated, quality)
@@ -102,6 +113,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         + ("" if not failed else "; niet: " + ", ".join(r.check_id for r in failed))
     )
     print(f"(gecontroleerd met {source})")
+    if note:
+        print(f"({note})")
     if args.report:
         paths = write_report(validated.verdict, Path(args.report))
         paths += write_quality_report(quality_report, Path(args.report))
@@ -131,7 +144,7 @@ def _run(home) -> int:  # noqa: ANN001
     from schemas.config import ConfigError
 
     try:
-        summary = run_pipeline(home, progress=lambda line: print(f"... {line}"))
+        summary = run_pipeline(home, today(), progress=lambda line: print(f"... {line}"))
     except DeliveriesNotJudged as unfinished:
         print("Deliveries:")
         print("\n".join(unfinished.summary.lines(home)))
@@ -159,7 +172,7 @@ def cmd_demo(_: argparse.Namespace) -> int:
     from warehouse.home import resolve_home
 
     try:
-        return run_demo(resolve_home(), _run)
+        return run_demo(resolve_home(), _run, today())
     except DemoRefused as error:
         print(f"databank demo: {error}", file=sys.stderr)
         return EXIT_CANNOT_RUN
@@ -357,6 +370,25 @@ def _count(value: int | None) -> str:
     return "-" if value is None else str(value)
 
 
+def month_list(months: Sequence[str]) -> str:
+    """Months in order, a run of three or more consecutive ones as 'first to last (n months)':
+    a provider that stopped delivering two years ago gets one line, not 24 months."""
+    from warehouse.status import next_month
+
+    parts: list[str] = []
+    start = 0
+    while start < len(months):
+        end = start
+        while end + 1 < len(months) and next_month(months[end]) == months[end + 1]:
+            end += 1
+        if end - start >= 2:
+            parts.append(f"{months[start]} to {months[end]} ({end - start + 1} months)")
+        else:
+            parts.extend(months[start:end + 1])
+        start = end + 1
+    return ", ".join(parts)
+
+
 def format_status(report, home) -> str:  # noqa: ANN001 - (StatusReport, DatabankHome)
     """The terminal's version of the Dagster UI overview: deliveries, build, freshness."""
     if report.source == "warehouse":
@@ -397,8 +429,8 @@ def format_status(report, home) -> str:  # noqa: ANN001 - (StatusReport, Databan
                     f"    the version received {_when(delivery.in_force_received_at)} stays in force"
                 )
         lines.append(
-            "  trajecten/metingen: rows read; excluded: trajectories left out by objection; "
-            "loaded = read - quarantined - excluded"
+            "  trajecten/metingen: rows read; quarantined, excluded (by objection) and loaded: "
+            "rows of both tables; loaded = read - quarantined - excluded, the rows staged"
         )
     else:
         lines.append("  none yet")
@@ -431,8 +463,10 @@ def format_status(report, home) -> str:  # noqa: ANN001 - (StatusReport, Databan
     lines.append("")
 
     lines.append(
-        f"Freshness ({report.expected_month} is due with an accepted delivery by "
-        f"{report.due_by:%Y-%m-%d}, {report.days_after_month_end} days after the month's end):"
+        "Freshness (every month from a provider's first delivery up to "
+        f"{report.last_due_month} needs an accepted delivery; a month is due "
+        f"{report.days_after_month_end} days after its end, so {report.expected_month} by "
+        f"{report.due_by:%Y-%m-%d}):"
     )
     width = max((len(f.provider) for f in report.freshness), default=0)
     for fresh in report.freshness:
@@ -440,7 +474,7 @@ def format_status(report, home) -> str:  # noqa: ANN001 - (StatusReport, Databan
         if fresh.newest_accepted_month != fresh.newest_month:
             newest += f" (newest accepted: {fresh.newest_accepted_month or 'none'})"
         if fresh.overdue:
-            verdict = f"OVERDUE: no accepted delivery for {report.expected_month}"
+            verdict = f"OVERDUE: no accepted delivery for {month_list(fresh.missing_months)}"
         elif fresh.expected_accepted:
             verdict = "up to date"
         else:
@@ -464,7 +498,7 @@ def cmd_status(_: argparse.Namespace) -> int:
 
     home = resolve_home()
     try:
-        report = databank_status(home)
+        report = databank_status(home, today())
     except ConfigError as error:
         print(f"databank status: configuration problem: {error}", file=sys.stderr)
         return EXIT_CANNOT_RUN

@@ -65,8 +65,9 @@ def consortium_toml(providers: dict[str, str], interventions: dict[str, str]) ->
     return "\n".join(lines)
 
 
-def run_demo(home: DatabankHome, run: Callable[[DatabankHome], int], today: dt.date | None = None) -> int:
-    today = today or dt.date.today()
+def run_demo(home: DatabankHome, run: Callable[[DatabankHome], int], today: dt.date) -> int:
+    """`today` places the synthetic months (the ones before it); `run` judges them on its own day,
+    which the command line reads from the same clock."""
     if (home.landing.exists() and any(home.landing.iterdir())) or home.warehouse.exists():
         raise DemoRefused(
             f"{home.root} is not empty; the demo needs an empty home "

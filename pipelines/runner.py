@@ -17,7 +17,7 @@ from pipelines.partition_runs import delivery_boxes
 from pseudonymise.landing import remove_processed_delivery
 from schemas.anonymity import load_anonymity_config
 from schemas.check import rejected
-from schemas.config import ConsortiumConfig, config_fingerprint
+from schemas.config import ConsortiumConfig, config_fingerprint, defaults_note
 from schemas.report import write_report
 from warehouse.connection import open_warehouse, writer_lock
 from warehouse.crash import crash_point
@@ -181,18 +181,24 @@ class Clock:
 
 def run_pipeline(
     home: DatabankHome,
-    today: dt.date | None = None,
+    today: dt.date,
     progress: Callable[[str], None] = lambda _: None,
     clock: Clock | None = None,
 ) -> RunSummary:
     """Process every new or changed delivery, rebuild the marts and republish. The whole run
     holds the warehouse's writer lock: a second run waits, then finds nothing left to do. Raises
-    DeliveriesNotJudged (after publishing what it did judge) when a pending delivery was not."""
+    DeliveriesNotJudged (after publishing what it did judge) when a pending delivery was not.
+    `today` (or the clock's day) decides which months lie in the future, here and in the read
+    step: the caller reads the clock, so no decision below depends on the day a test runs."""
+    if clock is None and today is None:
+        raise TypeError("run_pipeline needs the day (today=) or a clock")
     clock = clock or Clock()
     if today is not None:
         clock = Clock(today=lambda: today, now=clock.now, sleep=clock.sleep)
     home.prepare()
     config = home.config()
+    if note := defaults_note(home.config_dir):
+        progress(note)  # once per run, not per delivery
     with writer_lock(home.warehouse, on_wait=progress):
         ensure_home_key_ring(home)  # stop before any change if the key file cannot serve this warehouse
         summary = _run_locked(home, config, clock, progress)
@@ -265,7 +271,7 @@ def _run_locked(
     _runs_marker(home).touch()
     definitions = build_definitions(home)
     if pending:
-        _ingest(instance, definitions, pending, progress)
+        _ingest(instance, definitions, pending, clock.today(), progress)
         with open_warehouse(home.warehouse) as con:
             judged, missing = judged_since(con, pending, config_hash)
             rows = run_sql(con, "select_delivery_statuses", {"delivery_ids": [e.delivery_id for e in judged]})
@@ -281,14 +287,14 @@ def _run_locked(
 
 def _ingest(
     instance: dg.DagsterInstance, definitions: dg.Definitions, pending: list[LedgerEntry],
-    progress: Callable[[str], None],
+    today: dt.date, progress: Callable[[str], None],
 ) -> None:
     """One in-process ingest run per box of pending deliveries (pipelines/partition_runs.py). Each
     box is checked against Dagster's own reading of its range before the run, and the partitions
     materialised are counted after it: what Dagster did, not what we meant."""
     import dagster as dg
 
-    from assets.deliveries import WAREHOUSE_WRITE_TAGS
+    from assets.deliveries import TODAY_TAG, WAREHOUSE_WRITE_TAGS
     from assets.partitions import delivery_partition_key, delivery_partitions, provider_partitions
 
     known = instance.get_dynamic_partitions(provider_partitions.name)
@@ -314,7 +320,10 @@ def _ingest(
         result = ingest.execute_in_process(
             run_config=QUIET_LOGS,
             instance=instance,
-            tags={**WAREHOUSE_WRITE_TAGS, **IN_PROCESS_TAG, **partition_range_tags(start, end)},
+            tags={
+                **WAREHOUSE_WRITE_TAGS, **IN_PROCESS_TAG, TODAY_TAG: today.isoformat(),
+                **partition_range_tags(start, end),
+            },
             raise_on_error=False,
         )
         _check_result(result, f"reading {box.describe()}")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from schemas.config import PRIVACY_FILE, ConfigError
+from schemas.config import PRIVACY_FILE, ConfigError, config_file
 from schemas.files import read_toml, write_text_files
 
 QUASI_IDENTIFIER_COLUMNS = ("birth_year", "age_at_start", "geslacht", "pc4", "startdatum", "einddatum")
@@ -182,7 +182,7 @@ RETENTION_CHOICES = ("delete", "keep")
 
 
 def load_anonymity_config(config_dir: Path) -> AnonymityConfig:
-    return load_privacy_config(config_dir / PRIVACY_FILE)
+    return load_privacy_config(config_file(config_dir, PRIVACY_FILE))
 
 
 def load_privacy_config(path: Path) -> AnonymityConfig:

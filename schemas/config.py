@@ -12,7 +12,6 @@ import shutil
 import tomllib
 from dataclasses import dataclass, field
 from functools import cached_property
-from importlib import resources
 from pathlib import Path
 
 from schemas.delivery import KNOWN_COLUMNS, canonical_header
@@ -25,6 +24,10 @@ PRIVACY_FILE = "privacy.toml"
 SUPPRESSION_KEYS = ("k", "secondary", "round_counts_to")
 FRESHNESS_KEYS = ("days_after_month_end",)
 DASHBOARD_KEYS = ("show_organisation_names",)
+CONFIG_FILES = (CONSORTIUM_FILE, INSTRUMENTS_FILE, QUALITY_FILE, PRIVACY_FILE)
+# What the project ships for a new home; also what a configuration folder that lacks any file but
+# consortium.toml uses for the missing ones (interfaces.md, additions 1.2 item 3).
+SHIPPED_DEFAULTS = Path(__file__).resolve().parent / "defaults"
 INSTRUMENT_COLUMNS = ("instrument", "schaal", "min", "max", "higher_is_worse", "sd_ref", "r", "cutoff")
 
 
@@ -75,8 +78,9 @@ class ConsortiumConfig:
     secondary_suppression: bool = True
     round_counts_to: int = 0
     reject_share: float = 0.10
-    # [freshness]: a registered provider that has delivered before is overdue when last month has
-    # no accepted delivery this many days after that month's end (`databank status`)
+    # [freshness]: a registered provider that has delivered before is overdue when any month
+    # since its first delivery has no accepted delivery this many days after that month's end
+    # (`databank status`, warehouse/status.py)
     days_after_month_end: int = 15
     # [dashboard]: whether the consortium page shows each organisation by name; by default it
     # shows none, and each organisation sees itself beside "the rest of the consortium"
@@ -89,12 +93,35 @@ class ConsortiumConfig:
 def install_default_config(config_dir: Path) -> None:
     """Give a new home the shipped defaults, never overwriting what the consortium edited."""
     config_dir.mkdir(parents=True, exist_ok=True)
-    defaults = resources.files("schemas") / "defaults"
-    for name in (CONSORTIUM_FILE, INSTRUMENTS_FILE, QUALITY_FILE, PRIVACY_FILE):
+    for name in CONFIG_FILES:
         target = config_dir / name
         if not target.exists():
-            with resources.as_file(defaults / name) as source:
-                shutil.copyfile(source, target)
+            shutil.copyfile(SHIPPED_DEFAULTS / name, target)
+
+
+def config_file(config_dir: Path, name: str) -> Path:
+    """The one rule for where a configuration file is read from: the folder's own file, else,
+    for any file but consortium.toml (the consortium's own decisions, which have no default),
+    the shipped default. So a folder a steward was given with only some files, or a home made
+    by a version that did not ship a file yet, works for `check` and `run` alike."""
+    own = config_dir / name
+    if own.exists() or name == CONSORTIUM_FILE:
+        return own
+    return SHIPPED_DEFAULTS / name
+
+
+def defaults_used(config_dir: Path, names: tuple[str, ...] = CONFIG_FILES) -> tuple[str, ...]:
+    """Which of `names` a command reading `config_dir` takes from the shipped defaults."""
+    return tuple(n for n in names if config_file(config_dir, n) != config_dir / n)
+
+
+def defaults_note(config_dir: Path, names: tuple[str, ...] = CONFIG_FILES) -> str | None:
+    """The one line a command prints when it uses shipped defaults for missing files (once per
+    command, not per delivery); None when the folder has them all."""
+    used = defaults_used(config_dir, names)
+    if not used:
+        return None
+    return f"configuration: {', '.join(used)} not in {config_dir}, so the shipped defaults are used"
 
 
 def toml_error(path: Path, error: tomllib.TOMLDecodeError) -> ConfigError:
@@ -107,7 +134,7 @@ def toml_error(path: Path, error: tomllib.TOMLDecodeError) -> ConfigError:
 
 def load_config(config_dir: Path) -> ConsortiumConfig:
     consortium = _load_consortium(config_dir / CONSORTIUM_FILE)
-    registry = load_instrument_registry(config_dir / INSTRUMENTS_FILE)
+    registry = load_instrument_registry(config_file(config_dir, INSTRUMENTS_FILE))
     return ConsortiumConfig(**consortium, registry=registry)
 
 
@@ -286,12 +313,15 @@ def parse_instrument_registry(text: str, path: Path = Path(INSTRUMENTS_FILE)) ->
 
 
 def config_fingerprint(config_dir: Path) -> str:
-    """Changes whenever the consortium edits its configuration, so a rejected delivery is judged
-    again under the new rules."""
+    """Changes whenever the configuration in effect changes, so a rejected delivery is judged
+    again under the new rules. It hashes the files as read (config_file): a file taken from the
+    shipped defaults counts with the default's bytes, exactly as if it were in the folder with
+    those contents; copying the default in, or deleting an unedited copy, changes nothing, while
+    an upgrade that changes a shipped default the folder relies on does re-judge."""
     import hashlib
 
     digest = hashlib.sha256()
-    for name in (CONSORTIUM_FILE, INSTRUMENTS_FILE, QUALITY_FILE, PRIVACY_FILE):
-        path = config_dir / name
+    for name in CONFIG_FILES:
+        path = config_file(config_dir, name)
         digest.update(name.encode() + b"\x00" + (path.read_bytes() if path.is_file() else b"") + b"\x00")
     return digest.hexdigest()[:16]

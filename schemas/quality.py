@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from schemas.config import QUALITY_FILE, ConfigError
+from schemas.config import QUALITY_FILE, ConfigError, config_file
 from schemas.delivery import METINGEN, TRAJECTEN
 from schemas.files import read_toml, write_text_files
 from schemas.validation import ValidatedDelivery, month_end
@@ -165,7 +165,7 @@ def load_quality_config(path: Path, required: set[str] | None = None) -> Quality
 
 def load_delivery_quality_config(config_dir: Path) -> QualityConfig:
     """What `databank check` needs: thresholds for every per-delivery check."""
-    return load_quality_config(config_dir / QUALITY_FILE, set(DELIVERY_CHECKS))
+    return load_quality_config(config_file(config_dir, QUALITY_FILE), set(DELIVERY_CHECKS))
 
 
 # --- per delivery -------------------------------------------------------------------------------

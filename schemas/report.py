@@ -9,6 +9,7 @@ import html
 import io
 from pathlib import Path
 
+from schemas.counts import DeliveryCounts
 from schemas.faults import Level
 from schemas.files import write_text_files
 from schemas.validation import DeliveryVerdict, Status
@@ -36,13 +37,12 @@ def verdict_summary(verdict: DeliveryVerdict) -> str:
         "",
     ]
     if verdict.rows_read:
+        counts = DeliveryCounts.from_verdict(verdict)  # the counts status and the run show
         lines.append(
-            "Gelezen: {t} trajecten, {m} metingen; afgekeurd: {qt} trajecten, {qm} metingen; "
-            "weggelaten wegens bezwaar: {bt} trajecten, {bm} metingen.".format(
-                t=verdict.rows_read.get("trajecten", 0), m=verdict.rows_read.get("metingen", 0),
-                qt=verdict.quarantined.get("trajecten", 0), qm=verdict.quarantined.get("metingen", 0),
-                bt=verdict.excluded_bezwaar.get("trajecten", 0), bm=verdict.excluded_bezwaar.get("metingen", 0),
-            )
+            f"Gelezen: {counts.read_trajecten} trajecten, {counts.read_metingen} metingen; "
+            f"afgekeurd: {counts.quarantined_trajecten} trajecten, {counts.quarantined_metingen} metingen; "
+            f"weggelaten wegens bezwaar: {counts.excluded_trajecten} trajecten, "
+            f"{counts.excluded_metingen} metingen."
         )
         lines.append("")
     by_code: dict[str, list] = {}

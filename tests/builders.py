@@ -4,12 +4,16 @@ here, never committed."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from pseudonymise.keys import generate_key_file
 from warehouse.home import DatabankHome
+
+# The day `databank` commands called in-process take as today (tests/conftest.py fixes it).
+COMMAND_DAY = dt.date(2026, 11, 25)
 
 TRAJECTEN_HEADER = [
     "clientnummer", "bsn", "voornaam", "tussenvoegsel", "achternaam", "geboortedatum", "geslacht",

@@ -3,14 +3,31 @@ deliveries in the steward's format."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
-from tests.builders import METINGEN_HEADER, TRAJECTEN_HEADER, DeliveryWriter, make_home, render_csv
+from tests.builders import (
+    COMMAND_DAY,
+    METINGEN_HEADER,
+    TRAJECTEN_HEADER,
+    DeliveryWriter,
+    make_home,
+    render_csv,
+)
 from warehouse.home import DatabankHome
+
+
+@pytest.fixture(autouse=True)
+def command_day(monkeypatch: pytest.MonkeyPatch) -> dt.date:
+    """Every `databank` command called in-process takes COMMAND_DAY as today: the command line
+    reads the clock in one function (pipelines.cli.today), so no test depends on the day the
+    suite runs. A test that needs another day patches it again."""
+    monkeypatch.setattr("pipelines.cli.today", lambda: COMMAND_DAY)
+    return COMMAND_DAY
 
 
 @pytest.fixture

@@ -9,7 +9,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from schemas.config import QUALITY_FILE, ConsortiumConfig, install_default_config, load_config
+from schemas.config import (
+    CONSORTIUM_FILE,
+    QUALITY_FILE,
+    ConsortiumConfig,
+    config_file,
+    install_default_config,
+    load_config,
+)
 
 if TYPE_CHECKING:
     from schemas.quality import QualityConfig
@@ -68,7 +75,7 @@ class DatabankHome:
         from warehouse.quality import WAREHOUSE_CHECK_IDS
 
         return load_quality_config(
-            self.config_dir / QUALITY_FILE, set(DELIVERY_CHECKS) | set(WAREHOUSE_CHECK_IDS)
+            config_file(self.config_dir, QUALITY_FILE), set(DELIVERY_CHECKS) | set(WAREHOUSE_CHECK_IDS)
         )
 
     @property
@@ -77,10 +84,14 @@ class DatabankHome:
         return self.reports / "_databank"
 
     def prepare(self) -> None:
-        """A new home gets its folders, the shipped configuration and Dagster's instance file."""
+        """A new home gets its folders, the shipped configuration and Dagster's instance file.
+        An existing configuration folder is the consortium's and is left as it is: a file it
+        lacks is read from the shipped defaults (schemas.config.config_file), and the commands
+        say so, rather than a copy being slipped in that later upgrades would not reach."""
         for folder in (self.landing, self.warehouse.parent, self.publication.parent, self.reports):
             folder.mkdir(parents=True, exist_ok=True)
-        install_default_config(self.config_dir)
+        if not (self.config_dir / CONSORTIUM_FILE).exists():
+            install_default_config(self.config_dir)
         self.dagster_home.mkdir(parents=True, exist_ok=True)
         instance_file = self.dagster_home / "dagster.yaml"
         template = PROJECT_ROOT / "dagster.yaml"

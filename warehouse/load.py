@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
+from schemas.counts import DeliveryCounts
 from warehouse.connection import transaction
 from warehouse.crash import crash_point
 from warehouse.sql import execute, run_sql
@@ -41,11 +42,7 @@ class DeliveryRecord:
     files_json: str
     received_at: dt.datetime
     status: str
-    rows_trajecten: int
-    rows_metingen: int
-    quarantined_trajecten: int
-    quarantined_metingen: int
-    excluded_bezwaar: int
+    counts: DeliveryCounts
     fault_codes: str
     config_hash: str
 
@@ -112,7 +109,8 @@ def write_intake(
             objected["recorded_at"] = record.received_at
             _insert(con, "intake.objections", objected)
         crash_point("intake:written-uncommitted")
-        record_frame = pd.DataFrame([record.__dict__]).rename(columns={"files_json": "files"})
+        fields = {k: v for k, v in record.__dict__.items() if k != "counts"} | record.counts.columns()
+        record_frame = pd.DataFrame([fields]).rename(columns={"files_json": "files"})
         record_frame["is_current"] = False
         _insert(con, "intake.deliveries", record_frame)
 
@@ -136,6 +134,7 @@ def stage_waiting_intake(con: duckdb.DuckDBPyConnection) -> list[StagedIntake]:
     with transaction(con):
         run_sql(con, "stage_waiting_intake")
         run_sql(con, "purge_objections")
+        run_sql(con, "record_staging_exclusions")
         crash_point("stage:staged-uncommitted")
         run_sql(con, "delete_staged_intake")
     crash_point("stage:committed")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +22,7 @@ from typing import Literal
 import duckdb
 
 from schemas.config import ConsortiumConfig
+from schemas.counts import DeliveryCounts
 from warehouse.home import DatabankHome
 from warehouse.sql import run_sql
 
@@ -82,10 +83,24 @@ class DeliveryStatus:
     rows_metingen: int
     quarantined_trajecten: int
     quarantined_metingen: int
-    excluded_by_objection: int | None  # trajectories; None: not in the published copy
+    # rows of both tables left out by objection; None: not known (the published copy has no
+    # objection counts; a delivery staged before metingen exclusions were recorded)
+    excluded_trajecten: int | None
+    excluded_metingen: int | None
     report_dir: Path
     attempts: int | None = None  # None: not in the published copy
     in_force_received_at: dt.datetime | None = None  # the accepted version in force, if any
+
+    @property
+    def counts(self) -> DeliveryCounts | None:
+        """The one definition of read, quarantined, excluded and loaded (schemas/counts.py)."""
+        if self.excluded_trajecten is None or self.excluded_metingen is None:
+            return None
+        return DeliveryCounts(
+            self.rows_trajecten, self.rows_metingen, self.quarantined_trajecten,
+            self.quarantined_metingen, self.excluded_trajecten, self.excluded_metingen,
+            accepted=self.status in ACCEPTED,
+        )
 
     @property
     def rows_read(self) -> int:
@@ -96,14 +111,16 @@ class DeliveryStatus:
         return self.quarantined_trajecten + self.quarantined_metingen
 
     @property
+    def excluded_by_objection(self) -> int | None:
+        return None if self.counts is None else self.counts.excluded
+
+    @property
     def loaded(self) -> int | None:
-        """read − quarantined − excluded; a rejected delivery loads nothing; None when the
-        objection count is unknown (the published copy has none)."""
+        """Rows that reached staging (read − quarantined − excluded); a rejected delivery loads
+        nothing; None when the exclusions are not known."""
         if self.status not in ACCEPTED:
             return 0
-        if self.excluded_by_objection is None:
-            return None
-        return self.rows_read - self.quarantined - self.excluded_by_objection
+        return None if self.counts is None else self.counts.loaded
 
     @property
     def earlier_version_in_force(self) -> bool:
@@ -137,10 +154,15 @@ class BuildStatus:
 class ProviderFreshness:
     provider: str
     name: str
+    first_month: str  # the first month delivered, whatever its verdict: from then on all are due
     newest_month: str  # the newest month delivered, whatever its verdict
     newest_accepted_month: str | None
     expected_accepted: bool  # the month before the current one has an accepted delivery
-    overdue: bool
+    missing_months: tuple[str, ...]  # due (grace period over) and without an accepted delivery
+
+    @property
+    def overdue(self) -> bool:
+        return bool(self.missing_months)
 
 
 @dataclass(frozen=True)
@@ -155,6 +177,7 @@ class StatusReport:
     expected_month: str  # the month before the current one
     due_by: dt.date  # after this day a missing expected month is overdue
     days_after_month_end: int
+    last_due_month: str  # the newest month whose grace period has passed
 
     @property
     def overdue(self) -> tuple[str, ...]:
@@ -167,12 +190,44 @@ def expected_month(today: dt.date) -> tuple[str, dt.date]:
     return month_end.strftime("%Y-%m"), month_end
 
 
+def last_due_month(today: dt.date, days_after_month_end: int) -> str:
+    """The newest month whose grace period has passed: month end + days_after_month_end < today.
+    With a grace period longer than a month this is two or more months back."""
+    month_end = today.replace(day=1) - dt.timedelta(days=1)
+    while month_end + dt.timedelta(days=days_after_month_end) >= today:
+        month_end = month_end.replace(day=1) - dt.timedelta(days=1)
+    return month_end.strftime("%Y-%m")
+
+
+def next_month(month: str) -> str:
+    year, number = (int(part) for part in month.split("-"))
+    return f"{year + 1:04d}-01" if number == 12 else f"{year:04d}-{number + 1:02d}"
+
+
+def months_from(first: str, last: str) -> list[str]:
+    """Every month from `first` to `last` (YYYY-MM), both included; none when first > last."""
+    months: list[str] = []
+    current = first
+    while current <= last:
+        months.append(current)
+        current = next_month(current)
+    return months
+
+
+def missing_months(first_month: str, accepted_months: Iterable[str], last_due: str) -> tuple[str, ...]:
+    """The overdue rule: every month from a provider's first delivery up to the last due month
+    needs an accepted delivery (accepted or accepted with quarantine; a rejected attempt does not
+    count). Looking at last month only let a provider that stopped delivering long ago, or left
+    a gap, pass as up to date."""
+    accepted = set(accepted_months)
+    return tuple(m for m in months_from(first_month, last_due) if m not in accepted)
+
+
 def databank_status(
-    home: DatabankHome, today: dt.date | None = None, config: ConsortiumConfig | None = None
+    home: DatabankHome, today: dt.date, config: ConsortiumConfig | None = None
 ) -> StatusReport:
     """The overview of the Dagster UI from the warehouse, or from the published copy while the
-    warehouse is held by a run. `today` drives freshness (default: the clock)."""
-    today = today or dt.date.today()
+    warehouse is held by a run. `today` drives freshness: the command passes the clock's day."""
     config = config or home.config()
     month, month_end = expected_month(today)
     published = published_marts(home.publication)
@@ -181,35 +236,36 @@ def databank_status(
             if con is not None:
                 deliveries = tuple(
                     DeliveryStatus(
-                        provider, month_, delivery_id, status, received_at, rt, rm, qt, qm, excluded,
+                        provider, month_, delivery_id, status, received_at, rt, rm, qt, qm, et, em,
                         home.report_dir(provider, month_), attempts, in_force,
                     )
-                    for (provider, month_, delivery_id, status, received_at, rt, rm, qt, qm, excluded,
+                    for (provider, month_, delivery_id, status, received_at, rt, rm, qt, qm, et, em,
                          _current, attempts, in_force) in run_sql(con, "status_deliveries")
                 )
                 ((builds, build_id, built_at),) = run_sql(con, "status_builds")
                 build = BuildStatus(build_id, built_at, builds, published)
-                freshness_rows = run_sql(con, "status_freshness", {"expected_month": month})
+                freshness_rows = run_sql(con, "status_freshness")
                 source, note = "warehouse", ""
             else:
                 source, note = "none", "no warehouse yet: `databank run` processes the deliveries"
     except WarehouseInUse as busy:
         source, note = "publication", f"{busy}, so this shows the published copy"
     if source != "warehouse":
-        deliveries, freshness_rows = published_deliveries(home, month)
+        deliveries, freshness_rows = published_deliveries(home)
         build = BuildStatus(
             published.build_id if published else None, published.built_at if published else None,
             None, published,
         )
         if source == "publication" and published is None:
             note += " (none published yet)"
-    late = (today - month_end).days > config.days_after_month_end
+    last_due = last_due_month(today, config.days_after_month_end)
     freshness = tuple(
         ProviderFreshness(
-            provider, config.providers[provider], newest, newest_accepted, bool(accepted),
-            overdue=late and not accepted,
+            provider, config.providers[provider], first, newest, newest_accepted,
+            expected_accepted=month in accepted,
+            missing_months=missing_months(first, accepted, last_due),
         )
-        for provider, newest, newest_accepted, accepted in freshness_rows
+        for provider, first, newest, newest_accepted, accepted in freshness_rows
         if provider in config.providers  # an unregistered provider's attempts were rejected
     )
     delivered = {f.provider for f in freshness}
@@ -224,6 +280,7 @@ def databank_status(
         expected_month=month,
         due_by=month_end + dt.timedelta(days=config.days_after_month_end),
         days_after_month_end=config.days_after_month_end,
+        last_due_month=last_due,
     )
 
 
@@ -250,20 +307,20 @@ def published_marts(path: Path) -> PublishedMarts | None:
     return PublishedMarts(build_id, built_at, scores, scores_hidden, indicators, indicators_hidden)
 
 
-def published_deliveries(home: DatabankHome, month: str) -> tuple[tuple[DeliveryStatus, ...], list[tuple]]:
+def published_deliveries(home: DatabankHome) -> tuple[tuple[DeliveryStatus, ...], list[tuple]]:
     """The deliveries in force and freshness rows as the published copy has them."""
     with _read_publication(home.publication) as con:
         if con is None:
             return (), []
         deliveries = tuple(
             DeliveryStatus(
-                provider, month_, delivery_id, status, received_at, rt, rm, qt, qm, None,
+                provider, month_, delivery_id, status, received_at, rt, rm, qt, qm, None, None,
                 home.report_dir(provider, month_), None, received_at,
             )
             for provider, month_, delivery_id, status, received_at, rt, rm, qt, qm
             in run_sql(con, "status_published_deliveries")
         )
-        return deliveries, run_sql(con, "status_published_freshness", {"expected_month": month})
+        return deliveries, run_sql(con, "status_published_freshness")
 
 
 # --- databank explain --------------------------------------------------------------------------

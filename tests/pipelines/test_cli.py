@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from pipelines.cli import main
-from tests.builders import DeliveryWriter, trajectory
+from schemas.config import install_default_config
+from tests.builders import COMMAND_DAY, DeliveryWriter, trajectory
 from warehouse.home import DatabankHome
 
 DATABANK = str(Path(sys.executable).with_name("databank"))
@@ -101,7 +102,7 @@ def test_status_on_a_warehouse_from_an_older_version_says_how_to_upgrade(
     from pipelines.runner import run_pipeline
 
     write_delivery(home.landing, "de-boog", "2025-03", [trajectory(1)])
-    run_pipeline(home)
+    run_pipeline(home, COMMAND_DAY)
     con = duckdb.connect(str(home.warehouse))
     con.execute("DROP TABLE staging.builds").fetchall()  # as a warehouse made before builds existed
     con.close()
@@ -112,3 +113,44 @@ def test_status_on_a_warehouse_from_an_older_version_says_how_to_upgrade(
     assert "older version" in err and "databank run" in err and "Traceback" not in err
     assert main(["run"]) == 0  # the run upgrades the warehouse in place
     assert main(["status"]) == 0
+
+
+def test_check_with_a_config_folder_of_only_some_files_uses_shipped_defaults_for_the_rest(
+    home: DatabankHome, tmp_path: Path, write_delivery: DeliveryWriter, capsys: pytest.CaptureFixture
+) -> None:
+    given = tmp_path / "given-config"
+    given.mkdir()
+    for name in ("consortium.toml", "instruments.csv"):
+        (given / name).write_bytes((home.config_dir / name).read_bytes())
+    good = write_delivery(tmp_path / "export", "de-boog", "2025-03", [trajectory(n) for n in range(1, 5)])
+    assert main(["check", str(good), "--config", str(given)]) == 0
+    out = capsys.readouterr().out
+    assert "GEACCEPTEERD" in out
+    notes = [line for line in out.splitlines() if "shipped defaults" in line]
+    assert len(notes) == 1 and "quality.toml not in" in notes[0] and str(given) in notes[0]
+    assert sorted(p.name for p in given.iterdir()) == ["consortium.toml", "instruments.csv"]
+    assert main(["check", str(good)]) == 0  # the home's complete folder: nothing to say
+    assert "shipped defaults" not in capsys.readouterr().out
+
+
+def test_run_on_a_home_lacking_config_files_uses_shipped_defaults_and_says_so_once(
+    home: DatabankHome, write_delivery: DeliveryWriter, capsys: pytest.CaptureFixture
+) -> None:
+    """As a home made by an earlier version, before quality.toml and instruments.csv shipped."""
+    for name in ("quality.toml", "instruments.csv"):
+        (home.config_dir / name).unlink()
+    write_delivery(home.landing, "de-boog", "2025-03", [trajectory(1)])
+    bad = write_delivery(home.landing, "de-boog", "2025-04", [trajectory(1)])
+    (bad / "metingen.csv").unlink()
+    assert main(["run"]) == 0
+    out = capsys.readouterr().out
+    notes = [line for line in out.splitlines() if "shipped defaults" in line]
+    assert len(notes) == 1 and "instruments.csv, quality.toml not in" in notes[0], out
+    assert "de-boog 2025-03: accepted" in out and "de-boog 2025-04: rejected" in out, out
+    assert not (home.config_dir / "quality.toml").exists()  # the consortium's folder is left alone
+    # The shipped files copied in unchanged are the same configuration: the rejected delivery is
+    # not judged again, and nothing is said about defaults any more.
+    install_default_config(home.config_dir)
+    assert main(["run"]) == 0
+    out = capsys.readouterr().out
+    assert "2 deliveries unchanged" in out and "shipped defaults" not in out, out

@@ -12,7 +12,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from assets.deliveries import pseudonymised_delivery, staged_delivery
+from assets.deliveries import TODAY_TAG, judging_day, pseudonymised_delivery, staged_delivery
 from assets.marts import analyst_copy, warehouse_build, warehouse_quality
 from assets.partitions import delivery_partition_key, provider_partitions
 from assets.resources import HomeResource, KeyResource
@@ -145,6 +145,28 @@ def test_rebuild_sensor_asks_once_after_ingest_runs_not_while_they_run(
         )
         waiting = _evaluate(rebuild_when_stale, instance, home)
         assert isinstance(waiting, dg.SkipReason) and "queued or running" in str(waiting.skip_message)
+
+
+def test_read_step_judges_months_in_the_future_by_the_runs_day(
+    home: DatabankHome, write_delivery: DeliveryWriter
+) -> None:
+    """`databank run` tags its runs with its day; the read step decides "month in the future" by
+    that tag, not by the clock of the machine the test runs on."""
+    assert judging_day({TODAY_TAG: "2025-02-28"}) == dt.date(2025, 2, 28)
+    write_delivery(home.landing, "de-boog", "2025-03", [trajectory(1)])
+    verdicts = {}
+    with dg.instance_for_test(temp_dir=str(home.dagster_home)) as instance:
+        instance.add_dynamic_partitions(provider_partitions.name, ["de-boog"])
+        for day in ("2025-02-28", "2025-03-01"):
+            result = dg.materialize(
+                [pseudonymised_delivery], partition_key=str(delivery_partition_key("de-boog", "2025-03")),
+                resources=resources(home), instance=instance, tags={TODAY_TAG: day},
+            )
+            table = result.asset_materializations_for_node("pseudonymised_delivery")[0].metadata
+            verdicts[day] = (table["rejected"].value, table["accepted"].value, table["deliveries"].value)
+    assert verdicts["2025-02-28"][:2] == (1, 0) and "FILE_MONTH_IN_FUTURE" in verdicts["2025-02-28"][2]
+    # Not staged yet, so judged again (lineage is in staging): on its own month's first day, accepted.
+    assert verdicts["2025-03-01"][:2] == (0, 1)
 
 
 def test_definitions_snapshot_of_graph_jobs_sensors_schedule(home: DatabankHome) -> None:

@@ -132,7 +132,7 @@ def test_status_shows_accepted_quarantined_and_rejected_deliveries_with_their_co
 
 
 def test_status_flags_an_overdue_provider_and_not_a_fresh_one(
-    two: DatabankHome, capsys: pytest.CaptureFixture
+    two: DatabankHome, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # 2025-03 is due by 15 April: de-boog delivered it, horizon-jeugd's attempt was rejected.
     report = databank_status(two, today=dt.date(2025, 4, 20))
@@ -152,7 +152,8 @@ def test_status_flags_an_overdue_provider_and_not_a_fresh_one(
     assert report.never_delivered == ("nieuw-jeugd",)
     assert report.overdue == ("de-boog", "horizon-jeugd")
 
-    # The command uses the clock: months of 2025 are long overdue by now.
+    # The command passes its day (pipelines.cli.today, the clock outside tests) to the same rule.
+    monkeypatch.setattr("pipelines.cli.today", lambda: dt.date(2026, 1, 30))
     assert main(["status"]) == 0
     out = capsys.readouterr().out
     assert "horizon-jeugd  newest month delivered 2025-03 (newest accepted: 2025-02); OVERDUE" in out

@@ -320,8 +320,10 @@ def test_privacy_config_invalid_toml_names_line(tmp_path: Path) -> None:
 
 
 def test_privacy_config_missing_file_is_named(tmp_path: Path) -> None:
+    # A configuration folder without privacy.toml uses the shipped one (tests/schemas/test_config.py);
+    # a privacy file asked for by name must be there.
     with pytest.raises(ConfigError) as error:
-        load_anonymity_config(tmp_path)
+        load_privacy_config(tmp_path / PRIVACY_FILE)
 
     assert error.value.path == tmp_path / PRIVACY_FILE
 

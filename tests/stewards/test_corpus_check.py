@@ -10,7 +10,16 @@ import pytest
 
 from pipelines.cli import main
 from tests.builders import make_home
-from tests.stewards.corpus import CASES, EXIT_STATUS, Case, leaks, marks_for, place, verify_report
+from tests.stewards.corpus import (
+    CASES,
+    CORPUS_DAY,
+    EXIT_STATUS,
+    Case,
+    leaks,
+    marks_for,
+    place,
+    verify_report,
+)
 
 
 @pytest.fixture(scope="module")
@@ -27,6 +36,7 @@ def test_check_judges_the_case(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("DATABANK_HOME", str(tmp_path / "steward-home"))
+    monkeypatch.setattr("pipelines.cli.today", lambda: CORPUS_DAY)
     folder = place(case, tmp_path / "landing", tmp_path / "outside")
     target = folder / case.check_file if case.check_file else folder
     report = tmp_path / "rapport"

@@ -15,7 +15,16 @@ import pytest
 
 from pipelines.runner import RunSummary, run_pipeline
 from tests.builders import make_home, string_cells
-from tests.stewards.corpus import CASES, REJECTED, Case, leaks, marks_for, place, verify_report
+from tests.stewards.corpus import (
+    CASES,
+    CORPUS_DAY,
+    REJECTED,
+    Case,
+    leaks,
+    marks_for,
+    place,
+    verify_report,
+)
 from warehouse.home import DatabankHome
 
 pytestmark = pytest.mark.slow
@@ -42,7 +51,7 @@ def run_corpus(root: Path, cases: list[Case]) -> CorpusRun:
         summary, error = None, None
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             try:
-                summary = run_pipeline(home, progress=print)
+                summary = run_pipeline(home, CORPUS_DAY, progress=print)
             except Exception:  # reported by the tests, with the traceback
                 error = traceback.format_exc()
         return CorpusRun(home, summary, error, out.getvalue() + err.getvalue())

@@ -19,10 +19,14 @@ CREATE TABLE IF NOT EXISTS staging.deliveries (
     rows_metingen    INTEGER NOT NULL,
     quarantined_trajecten INTEGER NOT NULL,
     quarantined_metingen  INTEGER NOT NULL,
-    excluded_bezwaar INTEGER NOT NULL,
+    excluded_bezwaar INTEGER NOT NULL,     -- trajecten rows left out by objection
     fault_codes      VARCHAR NOT NULL,     -- comma-separated file-level fault codes (empty if none)
-    config_hash      VARCHAR NOT NULL      -- the configuration it was judged under
+    config_hash      VARCHAR NOT NULL,     -- the configuration it was judged under
+    excluded_bezwaar_metingen INTEGER      -- metingen rows left out by objection (schemas/counts.py)
 );
+-- Deliveries recorded before metingen exclusions were counted keep NULL there: their 'loaded'
+-- is unknown rather than wrong.
+ALTER TABLE staging.deliveries ADD COLUMN IF NOT EXISTS excluded_bezwaar_metingen INTEGER;
 
 CREATE TABLE IF NOT EXISTS staging.trajectories (
     delivery_id    VARCHAR NOT NULL,
@@ -123,6 +127,7 @@ CREATE TABLE IF NOT EXISTS intake.objections AS SELECT * FROM privacy.objections
 ALTER TABLE intake.trajectories ADD COLUMN IF NOT EXISTS local_client_id VARCHAR;
 ALTER TABLE intake.measurements ADD COLUMN IF NOT EXISTS local_client_id VARCHAR;
 ALTER TABLE intake.quarantine ADD COLUMN IF NOT EXISTS local_client_id VARCHAR;
+ALTER TABLE intake.deliveries ADD COLUMN IF NOT EXISTS excluded_bezwaar_metingen INTEGER;
 
 -- The latest valid state per trajectory and de-duplicated measurements (outcome-metrics §1).
 CREATE TABLE IF NOT EXISTS core.trajectories (

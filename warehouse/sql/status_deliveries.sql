@@ -1,5 +1,6 @@
 -- `databank status`: the newest attempt of every (provider, month), how many attempts there were
--- and when the accepted version in force (if any) was received. Counts and codes only.
+-- and when the accepted version in force (if any) was received. Counts and codes only; what they
+-- mean is defined once in schemas/counts.py.
 SELECT
     provider,
     month,
@@ -11,6 +12,7 @@ SELECT
     quarantined_trajecten,
     quarantined_metingen,
     excluded_bezwaar,
+    excluded_bezwaar_metingen,
     is_current,
     attempts,
     in_force_received_at

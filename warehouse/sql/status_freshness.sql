@@ -1,10 +1,13 @@
--- `databank status`: per provider that has delivered at least once, the newest month delivered
--- (any verdict), the newest accepted month, and whether $expected_month has an accepted delivery.
+-- `databank status`: per provider that has delivered at least once, its first month delivered
+-- (any verdict: from then on every month is expected), the newest month delivered (any verdict),
+-- the newest accepted month, and every month with an accepted delivery (a rejected attempt does
+-- not count; an accepted one that a rejected correction followed still does).
 SELECT
     provider,
+    min(month) AS first_month,
     max(month) AS newest_month,
     max(month) FILTER (WHERE status <> 'rejected') AS newest_accepted_month,
-    coalesce(bool_or(month = $expected_month AND status <> 'rejected'), false) AS expected_accepted
+    coalesce(list(DISTINCT month ORDER BY month) FILTER (WHERE status <> 'rejected'), []) AS accepted_months
 FROM staging.deliveries
 GROUP BY provider
 ORDER BY provider;

@@ -1,10 +1,11 @@
 -- `databank status` while a run holds the warehouse: freshness from the published deliveries in
--- force (accepted only, so newest delivered = newest accepted month).
+-- force (accepted only, so first and newest delivered are accepted months too).
 SELECT
     organisation AS provider,
+    min(month) AS first_month,
     max(month) AS newest_month,
     max(month) AS newest_accepted_month,
-    coalesce(bool_or(month = $expected_month), false) AS expected_accepted
+    list(DISTINCT month ORDER BY month) AS accepted_months
 FROM mart.deliveries
 GROUP BY organisation
 ORDER BY organisation;
