@@ -7,6 +7,7 @@ import argparse
 import datetime as dt
 import os
 import sys
+import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -389,6 +390,33 @@ def month_list(months: Sequence[str]) -> str:
     return ", ".join(parts)
 
 
+LANDING_WORDS = {  # the ledger's states, as `databank status` says them
+    "pending": "pending (the next `databank run` or sensor tick reads them)",
+    "being_written": "still being written",
+    "unpartitionable": "rejected: the folder cannot name a delivery",
+    "waiting_for_configuration": "rejected before; judged again when the configuration changes",
+    "unchanged": "unchanged since they were judged",
+}
+
+
+def format_landing(landing) -> list[str]:  # noqa: ANN001 - tuple[LedgerEntry, ...] | None
+    """The landing folder as the ledger sees it: what `databank run` would do next."""
+    if landing is None:
+        return ["Landing: not classified while a run holds the warehouse"]
+    if not landing:
+        return ["Landing: no delivery folders"]
+    lines = ["Landing (every folder under landing/, as `databank run` and the sensor see it):"]
+    for state, words in LANDING_WORDS.items():
+        entries = [e for e in landing if e.state == state]
+        if not entries:
+            continue
+        named = "" if state == "unchanged" else ": " + ", ".join(e.name for e in entries[:20]) + (
+            f" and {len(entries) - 20} more" if len(entries) > 20 else ""
+        )
+        lines.append(f"  {len(entries)} {words}{named}")
+    return lines
+
+
 def format_status(report, home) -> str:  # noqa: ANN001 - (StatusReport, DatabankHome)
     """The terminal's version of the Dagster UI overview: deliveries, build, freshness."""
     if report.source == "warehouse":
@@ -434,6 +462,8 @@ def format_status(report, home) -> str:  # noqa: ANN001 - (StatusReport, Databan
         )
     else:
         lines.append("  none yet")
+    lines.append("")
+    lines.extend(format_landing(report.landing))
     lines.append("")
 
     build = report.build
@@ -498,7 +528,7 @@ def cmd_status(_: argparse.Namespace) -> int:
 
     home = resolve_home()
     try:
-        report = databank_status(home, today())
+        report = databank_status(home, today(), now=time.time())
     except ConfigError as error:
         print(f"databank status: configuration problem: {error}", file=sys.stderr)
         return EXIT_CANNOT_RUN

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import os
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,9 +22,10 @@ from typing import Literal
 
 import duckdb
 
-from schemas.config import ConsortiumConfig
+from schemas.config import ConsortiumConfig, config_fingerprint
 from schemas.counts import DeliveryCounts
 from warehouse.home import DatabankHome
+from warehouse.ledger import LedgerEntry, classify_landing
 from warehouse.sql import run_sql
 
 ACCEPTED = ("accepted", "accepted_with_quarantine")
@@ -178,6 +180,9 @@ class StatusReport:
     due_by: dt.date  # after this day a missing expected month is overdue
     days_after_month_end: int
     last_due_month: str  # the newest month whose grace period has passed
+    # Every landing folder in the ledger's words (warehouse/ledger.py), the same classification
+    # `databank run` and the sensor act on; None while a run holds the warehouse.
+    landing: tuple[LedgerEntry, ...] | None = None
 
     @property
     def overdue(self) -> tuple[str, ...]:
@@ -224,11 +229,15 @@ def missing_months(first_month: str, accepted_months: Iterable[str], last_due: s
 
 
 def databank_status(
-    home: DatabankHome, today: dt.date, config: ConsortiumConfig | None = None
+    home: DatabankHome, today: dt.date, config: ConsortiumConfig | None = None,
+    now: float | None = None,
 ) -> StatusReport:
     """The overview of the Dagster UI from the warehouse, or from the published copy while the
-    warehouse is held by a run. `today` drives freshness: the command passes the clock's day."""
+    warehouse is held by a run. `today` drives freshness and `now` (epoch seconds; the real time
+    when not given) which landing files are still being written: the command passes its clock."""
     config = config or home.config()
+    landing: tuple[LedgerEntry, ...] | None = None
+    now = time.time() if now is None else now
     month, month_end = expected_month(today)
     published = published_marts(home.publication)
     try:
@@ -246,7 +255,10 @@ def databank_status(
                 build = BuildStatus(build_id, built_at, builds, published)
                 freshness_rows = run_sql(con, "status_freshness")
                 source, note = "warehouse", ""
-            else:
+            landing = tuple(classify_landing(
+                home.landing, con, config, config_fingerprint(home.config_dir), today, now
+            ))
+            if con is None:
                 source, note = "none", "no warehouse yet: `databank run` processes the deliveries"
     except WarehouseInUse as busy:
         source, note = "publication", f"{busy}, so this shows the published copy"
@@ -281,6 +293,7 @@ def databank_status(
         due_by=month_end + dt.timedelta(days=config.days_after_month_end),
         days_after_month_end=config.days_after_month_end,
         last_due_month=last_due,
+        landing=landing,
     )
 
 

@@ -311,3 +311,32 @@ def test_readme_lineage_query_lists_the_deliveries_of_a_row(two: DatabankHome) -
     assert [(o, m) for o, m, *_ in everyone] == [
         ("de-boog", "2025-02"), ("de-boog", "2025-03"), ("horizon-jeugd", "2025-02"),
     ]
+
+
+def test_status_shows_the_landing_folder_as_run_and_sensor_see_it(
+    two: DatabankHome, capsys: pytest.CaptureFixture
+) -> None:
+    """The ledger in the terminal: what is pending is exactly what the next run judges."""
+    write(two, "de-boog", "2025-04", [trajectory(7)], [])
+    write(two, "de-boog", "2025-13", [trajectory(8)], [])  # no month
+    busy = write(two, "horizon-jeugd", "2025-04", [trajectory(9)], [])
+    now = 1_900_000_000.0
+    os.utime(busy / "trajecten.csv", (now - 1, now - 1))
+    report = databank_status(two, today=RUN_DAY, now=now)
+    assert report.landing is not None
+    states = {e.name: str(e.state) for e in report.landing}
+    assert states["de-boog/2025-04"] == "pending"
+    assert states["de-boog/2025-13"] == "unpartitionable"
+    assert states["horizon-jeugd/2025-04"] == "being_written"
+    assert states["horizon-jeugd/2025-03"] == "waiting_for_configuration"  # rejected, same bytes
+    assert states["de-boog/2025-02"] == states["horizon-jeugd/2025-02"] == "unchanged"
+    with writer_lock(two.warehouse):
+        assert databank_status(two, today=RUN_DAY).landing is None
+    assert main(["status"]) == 0
+    out = capsys.readouterr().out
+    assert "1 pending" in out and "de-boog/2025-04" in out and "2025-13" in out
+
+    os.utime(busy / "trajecten.csv", (1_700_000_000, 1_700_000_000))
+    pending = {e.name for e in databank_status(two, today=RUN_DAY).landing or () if e.state == "pending"}
+    summary = run_pipeline(two, today=RUN_DAY)
+    assert {f"{p}/{m}" for p, m, _ in summary.judged} == pending == {"de-boog/2025-04", "horizon-jeugd/2025-04"}
