@@ -181,7 +181,7 @@ class Clock:
 
 def run_pipeline(
     home: DatabankHome,
-    today: dt.date,
+    today: dt.date | None = None,
     progress: Callable[[str], None] = lambda _: None,
     clock: Clock | None = None,
 ) -> RunSummary:

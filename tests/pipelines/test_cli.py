@@ -153,4 +153,5 @@ def test_run_on_a_home_lacking_config_files_uses_shipped_defaults_and_says_so_on
     install_default_config(home.config_dir)
     assert main(["run"]) == 0
     out = capsys.readouterr().out
-    assert "2 deliveries unchanged" in out and "shipped defaults" not in out, out
+    assert "1 unchanged, 1 rejected before, waiting for a configuration change" in out, out
+    assert ": accepted" not in out and ": rejected" not in out and "shipped defaults" not in out, out

@@ -1,4 +1,5 @@
-"""The daemon as operators run it (`databank dev`): it agrees with `databank run` about what is
+"""The daemon as operators run it (`databank dev`, which serves the graph, the sensors and the
+nightly schedule on localhost): it agrees with `databank run` about what is
 pending, launches one ingest run per new delivery and one rebuild after a burst of them, and
 Ctrl-C ends every process it started."""
 
@@ -7,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -18,11 +20,37 @@ import pytest
 
 from pipelines.dev import session_members
 from tests.builders import DeliveryWriter, measurement, trajectory
-from tests.pipelines.test_dagster_dev import free_port, graphql
 from warehouse.home import DatabankHome
 
 DATABANK = str(Path(sys.executable).with_name("databank"))
 TICK_SECONDS = 4
+QUERY = """
+{ repositoriesOrError { ... on RepositoryConnection { nodes {
+    name
+    sensors { name sensorState { status } }
+    schedules { name scheduleState { status } }
+    assetNodes { assetKey { path } }
+} } } }
+"""
+
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def graphql(port: int) -> dict:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql",
+        data=json.dumps({"query": QUERY}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
 
 
 def _query(port: int, query: str) -> dict:
@@ -108,6 +136,15 @@ def test_daemon_agrees_with_the_cli_and_rebuilds_once_per_burst_and_stops_on_ctr
     )
     try:
         wait_for("the UI", lambda: graphql(port)["data"]["repositoriesOrError"]["nodes"], 150)
+        (repository,) = graphql(port)["data"]["repositoriesOrError"]["nodes"]
+        assets = {"/".join(node["assetKey"]["path"]) for node in repository["assetNodes"]}
+        assert {"pseudonymised_delivery", "staged_delivery", "mart/outcome_scores",
+                "publish/analyst_copy"} <= assets
+        sensors = {s["name"]: s["sensorState"]["status"] for s in repository["sensors"]}
+        assert sensors == {"landing_sensor": "RUNNING", "rebuild_when_stale": "RUNNING"}
+        schedules = {s["name"]: s["scheduleState"]["status"] for s in repository["schedules"]}
+        assert schedules == {"nightly_rebuild": "RUNNING"}
+        assert (home.dagster_home / "dagster.yaml").is_file()
         three_more_ticks(port)
         assert runs(port) == [], "the daemon redid what `databank run` did"
 
