@@ -26,7 +26,8 @@ class DeliveryBox:
     def describe(self) -> str:
         months = self.months[0] if len(self.months) == 1 else f"{self.months[0]} to {self.months[-1]}"
         providers = ", ".join(self.providers)
-        return f"{len(self.months) * len(self.providers)} deliveries ({providers}; {months})"
+        n = len(self.months) * len(self.providers)
+        return f"{n} {'delivery' if n == 1 else 'deliveries'} ({providers}; {months})"
 
 
 def next_month(month: str) -> str:
