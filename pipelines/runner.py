@@ -82,8 +82,10 @@ class RunSummary:
         for provider, month, status in self.judged:
             out.append(f"  {provider} {month}: {status}  (report: {home.report_dir(provider, month)})")
         for provider, month in self.unpartitionable:
+            # The report folder is named by the steward's folder names: shown, never printed raw
+            # (a line break or a terminal escape sequence in a folder name stays inert).
             out.append(f"  {_shown(provider)}/{_shown(month)}: rejected  "
-                       f"(report: {home.report_dir(provider, month)})")
+                       f"(report: {_shown(str(home.report_dir(provider, month)), limit=None)})")
         for provider, month in self.still_being_written:
             out.append(f"  {provider} {month}: files still being written after waiting; not judged")
         for provider, month in self.not_judged:
@@ -98,8 +100,8 @@ class RunSummary:
         return out
 
 
-def _shown(name: str) -> str:
-    return "".join(c if c.isprintable() else "?" for c in name)[:60]
+def _shown(name: str, limit: int | None = 60) -> str:
+    return "".join(c if c.isprintable() else "?" for c in name)[:limit]
 
 
 def _instance(home: DatabankHome) -> dg.DagsterInstance:

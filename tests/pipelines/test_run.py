@@ -235,6 +235,16 @@ def test_folder_names_with_a_trailing_line_break_are_refused(
     summary = run_pipeline(home, today=TODAY)
     assert sorted(summary.unpartitionable) == [("de-boog", "2025-03\n"), ("horizon-jeugd\n", "2025-03")]
     assert summary.judged == [] and summary.counts()["rejected"] == 2
+    assert all(line.isprintable() for line in summary.lines(home))  # report paths too
+
+
+def test_terminal_escapes_in_folder_names_are_never_printed(
+    home: DatabankHome, write_delivery: DeliveryWriter
+) -> None:
+    write_delivery(home.landing, "de-boog", "2025-03\x1b[2J", [trajectory(1)])
+    summary = run_pipeline(home, today=TODAY)
+    assert summary.unpartitionable == [("de-boog", "2025-03\x1b[2J")]
+    assert not any("\x1b" in line for line in summary.lines(home))
 
 
 def test_run_refuses_symlinked_landing_folders_with_a_report(
