@@ -10,9 +10,12 @@ from schemas.delivery import FIRST_MONTH
 MONTH_FORMAT = "%Y-%m"
 
 provider_partitions = dg.DynamicPartitionsDefinition(name="provider")
-# end_offset=1 makes the current month a partition: a month may be delivered while it runs.
+# end_offset=2: the current UTC month and the next are partitions. Dagster's calendar is UTC, while
+# whether a month lies in the future is judged on the consortium's day (schemas.check
+# folder_faults, before Dagster is asked): on 1 December 00:30 in Amsterdam, December must
+# already be a partition although it is still November in UTC. A future month never gets here.
 month_partitions = dg.MonthlyPartitionsDefinition(
-    start_date=FIRST_MONTH, fmt=MONTH_FORMAT, end_offset=1
+    start_date=FIRST_MONTH, fmt=MONTH_FORMAT, end_offset=2
 )
 delivery_partitions = dg.MultiPartitionsDefinition(
     {"provider": provider_partitions, "month": month_partitions}

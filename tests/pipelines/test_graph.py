@@ -14,7 +14,7 @@ import duckdb
 
 from assets.deliveries import TODAY_TAG, judging_day, pseudonymised_delivery, staged_delivery
 from assets.marts import analyst_copy, warehouse_build, warehouse_quality
-from assets.partitions import delivery_partition_key, provider_partitions
+from assets.partitions import delivery_partition_key, month_partitions, provider_partitions
 from assets.resources import HomeResource, KeyResource
 from pipelines.definitions import build_definitions
 from pipelines.runner import run_pipeline
@@ -196,3 +196,11 @@ def test_definitions_validate_with_dagster_cli(home: DatabankHome) -> None:
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "Validation successful" in result.stderr + result.stdout
+
+
+def test_the_new_month_is_a_partition_while_utc_is_still_in_the_old_one() -> None:
+    """00:30 on 1 December in Amsterdam is 23:30 on 30 November in UTC: a December delivery is
+    due (not in the future) and must have a partition to be read."""
+    late_evening_utc = dt.datetime(2026, 11, 30, 23, 30, tzinfo=dt.UTC)
+    keys = month_partitions.get_partition_keys(current_time=late_evening_utc)
+    assert keys[-2:] == ["2026-11", "2026-12"]
