@@ -27,8 +27,10 @@ class KeyFileError(Exception):
 class MissingKeyError(KeyFileError):
     def __init__(self, path: Path) -> None:
         super().__init__(
-            f"No pseudonymisation key at {path}. Create one with `databank keygen` "
-            "(or point DATABANK_KEY_FILE at the consortium's key file)."
+            f"No pseudonymisation key at {path}. For a new databank, create one with "
+            "`databank keygen` (or point DATABANK_KEY_FILE at the consortium's key file). If this "
+            "warehouse already holds data, restore the key file from the consortium's backup "
+            "instead: a new key would store every client a second time."
         )
 
 
