@@ -87,7 +87,7 @@ def read_deliveries_into_intake(
     today: dt.date,
     anonymity: AnonymityConfig | None = None,
 ) -> tuple[list[DeliveryOutcome], list[tuple[str, str]]]:
-    """(outcomes, partitions without a delivery folder). A delivery whose bytes were already processed
+    """(outcomes, partitions not read: without a delivery folder, or rewritten while read). A delivery whose bytes were already processed
     is 'unchanged'; every other one is judged, reported to the steward and written to intake, its
     quasi-identifiers generalised as config/privacy.toml says (`anonymity`, read from the home
     when not given)."""
@@ -121,6 +121,11 @@ def read_deliveries_into_intake(
             read = read_delivery(folder, provider, month, config, pseudonymiser, today)
         except Exception as error:
             raise _read_step_failed(error, f"{provider} {month}") from None
+        if fingerprint_delivery(provider, month, folder) != fingerprint:
+            # Rewritten while it was read: what was read may be neither version. Nothing is
+            # recorded, so the delivery stays pending and the run's accounting names it.
+            absent.append((provider, month))
+            continue
         waiting.append(_Waiting(provider, month, fingerprint, read))
         if len(waiting) == JUDGED_TOGETHER:
             judge_waiting()
@@ -195,7 +200,8 @@ def _fail_on_absent(absent: list[tuple[str, str]]) -> None:
     as materialised is how deliveries went missing unnoticed before (issue 11)."""
     if absent:
         raise dg.Failure(
-            f"{len(absent)} partitions of this run have no delivery in landing/: "
+            f"{len(absent)} partitions of this run were not read (no delivery in landing/, or its "
+            "files were rewritten while they were read; the next run reads them): "
             + ", ".join(f"{p} {m}" for p, m in absent[:20])
         )
 

@@ -390,3 +390,28 @@ def test_deliveries_are_read_in_as_few_runs_as_keep_lineage_exact(
         "2025-02|de-boog", "2025-02|horizon-jeugd", "2025-03|de-boog", "2025-03|horizon-jeugd",
         "2025-02|de-boog", "2025-04|horizon-jeugd",
     ])
+
+
+def test_a_delivery_rewritten_while_it_is_read_is_not_recorded_and_is_read_next_time(
+    home: DatabankHome, write_delivery: DeliveryWriter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What was read may be neither version: nothing is stored under either bytes' id."""
+    import assets.deliveries as deliveries
+
+    folder = write_delivery(home.landing, "de-boog", "2025-03", [trajectory(1)])
+    real_read = deliveries.read_delivery
+
+    def read_then_rewrite(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        read = real_read(*args, **kwargs)
+        write_delivery(home.landing, "de-boog", "2025-03", [trajectory(1), trajectory(2)])
+        return read
+
+    monkeypatch.setattr(deliveries, "read_delivery", read_then_rewrite)
+    with pytest.raises(PipelineFailed, match="reading"):
+        run_pipeline(home, today=TODAY)
+    assert core_rows(home, "SELECT count(*) FROM staging.deliveries") == [(0,)]
+    monkeypatch.setattr(deliveries, "read_delivery", real_read)
+    assert folder.is_dir()
+    summary = run_pipeline(home, today=TODAY)
+    assert summary.judged == [("de-boog", "2025-03", "accepted")]
+    assert core_rows(home, "SELECT count(*) FROM staging.trajectories") == [(2,)]
