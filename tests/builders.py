@@ -145,3 +145,14 @@ def string_cells(database: Path) -> list[str]:
         return values
     finally:
         con.close()
+
+
+def database_rows(database: Path, sql: str) -> list[tuple]:
+    """The rows of one query on a DuckDB file, opened read-only and closed again."""
+    import duckdb
+
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()

@@ -24,6 +24,7 @@ from pseudonymise.keys import KeyRing, load_key_ring, new_key, pending_ring_path
 from pseudonymise.pseudonyms import Pseudonymiser
 from schemas.config import config_fingerprint
 from tests.builders import DeliveryWriter, measurement, trajectory
+from tests.builders import database_rows as rows
 from warehouse.connection import open_warehouse
 from warehouse.home import DatabankHome
 from warehouse.load import stage_waiting_intake
@@ -31,14 +32,6 @@ from warehouse.privacy import ERASED_TABLES, PSEUDONYM_COLUMNS, rekey_warehouse
 
 TODAY = dt.date(2026, 11, 25)
 BSN = "725763863"
-
-
-def rows(database: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(database), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def warehouse_contents(database: Path) -> dict[str, list[tuple]]:

@@ -7,7 +7,6 @@ import datetime as dt
 import json
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from pipelines.cli import main
@@ -15,18 +14,11 @@ from pipelines.runner import run_pipeline
 from pseudonymise.keys import load_key_ring
 from pseudonymise.pseudonyms import Pseudonymiser
 from tests.builders import DeliveryWriter, measurement, string_cells, trajectory
+from tests.builders import database_rows as rows
 from warehouse.home import DatabankHome
 
 TODAY = dt.date(2026, 11, 25)
 BSN = "725763863"
-
-
-def rows(database: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(database), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def ended(n: int, **overrides: str) -> dict[str, str]:
