@@ -8,6 +8,7 @@ whatever is still alive after the grace period gets SIGKILL."""
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import subprocess
@@ -19,6 +20,7 @@ from types import FrameType
 from warehouse.home import PROJECT_ROOT, DatabankHome
 
 GRACE_SECONDS = 10.0
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 def session_members(session: int) -> list[int]:
@@ -52,6 +54,18 @@ def stop_session(session: int, grace: float = GRACE_SECONDS) -> None:
             return
 
 
+def _prepare_child() -> None:
+    """Default signal dispositions even if ours were inherited as ignored, and (Linux) a SIGINT
+    to dagster dev should this supervisor itself be killed outright, so nothing is orphaned."""
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signal_number, signal.SIG_DFL)
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGINT)
+    except (OSError, AttributeError):
+        pass  # not Linux: Ctrl-C and SIGTERM still stop the session through serve()
+
+
 def serve(home: DatabankHome, port: int) -> int:
     home.prepare()
     dagster = Path(sys.executable).with_name("dagster")
@@ -66,8 +80,7 @@ def serve(home: DatabankHome, port: int) -> int:
         child = subprocess.Popen(
             [str(dagster), "dev", "--host", "127.0.0.1", "--port", str(port)],
             cwd=PROJECT_ROOT, env=env, start_new_session=True,
-            # restore default signal dispositions, even if ours were inherited as ignored
-            preexec_fn=lambda: [signal.signal(s, signal.SIG_DFL) for s in (signal.SIGINT, signal.SIGTERM)],
+            preexec_fn=_prepare_child,
         )
         while child.poll() is None and not stopping:
             time.sleep(0.2)
