@@ -35,7 +35,8 @@ from schemas.validation import ValidatedDelivery
 from warehouse.connection import open_warehouse
 from warehouse.crash import crash_point
 from warehouse.home import DatabankHome
-from warehouse.load import DeliveryRecord, needs_processing, stage_waiting_intake, write_intake
+from warehouse.ledger import is_pending
+from warehouse.load import DeliveryRecord, stage_waiting_intake, write_intake
 from warehouse.pseudonym_keys import ensure_key_ring_covers_warehouse
 
 WAREHOUSE_WRITE_TAGS = {"databank/warehouse": "write"}
@@ -114,7 +115,7 @@ def read_deliveries_into_intake(
             absent.append((provider, month))
             continue
         fingerprint = fingerprint_delivery(provider, month, folder)
-        if not needs_processing(con, provider, month, fingerprint.delivery_id, config_hash):
+        if not is_pending(con, provider, month, fingerprint.delivery_id, config_hash):
             outcomes.append(DeliveryOutcome(provider, month, "unchanged"))
             continue
         try:

@@ -96,7 +96,7 @@ def classify_landing(
             entries.append(_entry(delivery, LandingState.BEING_WRITTEN))
             continue
         delivery_id = fingerprint_delivery(delivery.provider, delivery.month, delivery.folder).delivery_id
-        state = _judged_state(con, delivery, delivery_id, config_hash)
+        state = _judged_state(con, delivery.provider, delivery.month, delivery_id, config_hash)
         entries.append(_entry(delivery, state, delivery_id))
     return entries
 
@@ -109,11 +109,12 @@ def _entry(
 
 
 def _judged_state(
-    con: duckdb.DuckDBPyConnection | None, delivery: LandingDelivery, delivery_id: str, config_hash: str
+    con: duckdb.DuckDBPyConnection | None, provider: str, month: str, delivery_id: str,
+    config_hash: str,
 ) -> LandingState:
     """The same bytes change nothing; a rejected delivery is judged again only under a changed
     configuration. Intake is not an attempt: an intake a crash left before staging is read again."""
-    latest = None if con is None else latest_attempt(con, delivery.provider, delivery.month)
+    latest = None if con is None else latest_attempt(con, provider, month)
     if latest is None or latest.delivery_id != delivery_id:
         return LandingState.PENDING
     if latest.status != "rejected":
@@ -121,6 +122,13 @@ def _judged_state(
     if latest.config_hash != config_hash:
         return LandingState.PENDING
     return LandingState.WAITING_FOR_CONFIGURATION
+
+
+def is_pending(
+    con: duckdb.DuckDBPyConnection, provider: str, month: str, delivery_id: str, config_hash: str
+) -> bool:
+    """The read step's own look, under the writer lock: the same rule as the ledger's."""
+    return _judged_state(con, provider, month, delivery_id, config_hash) == LandingState.PENDING
 
 
 def in_state(entries: Iterable[LedgerEntry], *states: LandingState) -> list[LedgerEntry]:

@@ -59,17 +59,6 @@ def latest_attempt(con: duckdb.DuckDBPyConnection, provider: str, month: str) ->
     return LatestAttempt(*rows[0]) if rows else None
 
 
-def needs_processing(
-    con: duckdb.DuckDBPyConnection, provider: str, month: str, delivery_id: str, config_hash: str
-) -> bool:
-    """The same bytes change nothing; a rejected delivery is judged again only under a changed
-    configuration (e.g. its provider has since been registered)."""
-    latest = latest_attempt(con, provider, month)
-    if latest is None or latest.delivery_id != delivery_id:
-        return True
-    return latest.status == "rejected" and latest.config_hash != config_hash
-
-
 def _with_lineage(frame: pd.DataFrame, record: DeliveryRecord, columns: list[str]) -> pd.DataFrame:
     frame = frame.copy()
     frame["delivery_id"] = record.delivery_id
