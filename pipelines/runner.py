@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from pipelines.partition_runs import delivery_boxes
 from pseudonymise.landing import remove_processed_delivery
 from schemas.anonymity import load_anonymity_config
-from schemas.check import rejected
+from schemas.check import rejected, shown_name
 from schemas.config import ConsortiumConfig, config_fingerprint, defaults_note
 from schemas.report import write_report
 from warehouse.connection import open_warehouse, writer_lock
@@ -84,8 +84,8 @@ class RunSummary:
         for provider, month in self.unpartitionable:
             # The report folder is named by the steward's folder names: shown, never printed raw
             # (a line break or a terminal escape sequence in a folder name stays inert).
-            out.append(f"  {_shown(provider)}/{_shown(month)}: rejected  "
-                       f"(report: {_shown(str(home.report_dir(provider, month)), limit=None)})")
+            out.append(f"  {shown_name(provider)}/{shown_name(month)}: rejected  "
+                       f"(report: {shown_name(str(home.report_dir(provider, month)), limit=None)})")
         for provider, month in self.still_being_written:
             out.append(f"  {provider} {month}: files still being written after waiting; not judged")
         for provider, month in self.not_judged:
@@ -98,10 +98,6 @@ class RunSummary:
         if self.up_to_date:
             out.append("  nothing new since the last build: the published copy is current")
         return out
-
-
-def _shown(name: str, limit: int | None = 60) -> str:
-    return "".join(c if c.isprintable() else "?" for c in name)[:limit]
 
 
 def _instance(home: DatabankHome) -> dg.DagsterInstance:

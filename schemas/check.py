@@ -36,11 +36,11 @@ def folder_faults(provider: str, month: str, config: ConsortiumConfig, today: dt
     """Faults in the folder names alone (§8, §9.1, §9.14): nothing in the files is read."""
     faults: list[Fault] = []
     if not PROVIDER_CODE.match(provider):
-        faults.append(Fault("FILE_INVALID_PROVIDER_FOLDER", detail=_shown_name(provider)))
+        faults.append(Fault("FILE_INVALID_PROVIDER_FOLDER", detail=shown_name(provider)))
     elif provider not in config.providers:
         faults.append(Fault("FILE_UNKNOWN_PROVIDER", detail=provider))
     if not is_month_folder(month):
-        faults.append(Fault("FILE_INVALID_MONTH_FOLDER", detail=_shown_name(month)))
+        faults.append(Fault("FILE_INVALID_MONTH_FOLDER", detail=shown_name(month)))
     elif month > f"{today.year:04d}-{today.month:02d}":
         faults.append(Fault("FILE_MONTH_IN_FUTURE", detail=month))
     elif month < FIRST_MONTH:
@@ -48,8 +48,10 @@ def folder_faults(provider: str, month: str, config: ConsortiumConfig, today: dt
     return faults
 
 
-def _shown_name(name: str) -> str:
-    return "".join(c if c.isprintable() else "?" for c in name)[:60]
+def shown_name(name: str, limit: int | None = 60) -> str:
+    """A folder or file name as messages may show it: unprintable characters (line breaks,
+    terminal escapes) as '?', cut to `limit` characters."""
+    return "".join(c if c.isprintable() else "?" for c in name)[:limit]
 
 
 def rejected(provider: str, month: str, faults: list[Fault], config: ConsortiumConfig) -> ValidatedDelivery:
@@ -84,12 +86,12 @@ def read_delivery(
     """Never raises for anything wrong in the delivery: every problem becomes a fault."""
     faults = folder_faults(provider, month, config, today)
     if folder.is_symlink() or folder.parent.is_symlink():
-        faults.append(Fault("FILE_UNSAFE_PATH", detail=_shown_name(folder.name)))
+        faults.append(Fault("FILE_UNSAFE_PATH", detail=shown_name(folder.name)))
     if faults:
         return ReadDelivery(provider, month, rejected=rejected(provider, month, faults, config))
     try:
         files = locate_delivery_files(folder)
-        warnings = [Fault("WARN_FILE_IGNORED", detail=_shown_name(name)) for name in files.ignored]
+        warnings = [Fault("WARN_FILE_IGNORED", detail=shown_name(name)) for name in files.ignored]
         tables = read_delivery_tables(files)
         pseudonymised = pseudonymise_delivery(
             tables, provider, month, pseudonymiser, config.column_mapping.get(provider)

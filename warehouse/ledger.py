@@ -22,7 +22,7 @@ from pseudonymise.landing import (
     is_stable,
     scan_landing,
 )
-from schemas.check import folder_faults
+from schemas.check import folder_faults, shown_name
 from schemas.config import ConsortiumConfig
 from schemas.faults import Fault
 from warehouse.builds import build_inputs, is_up_to_date, last_build, passed_validation_unchanged
@@ -59,8 +59,7 @@ class LedgerEntry:
     @property
     def name(self) -> str:
         """How messages name it: the folder's own words, with unprintable characters shown."""
-        shown = "".join(c if c.isprintable() else "?" for c in f"{self.provider}/{self.month}")
-        return shown[:90]
+        return shown_name(f"{self.provider}/{self.month}", limit=90)
 
 
 def folder_fingerprint_faults(
