@@ -24,6 +24,7 @@ PRIVACY_FILE = "privacy.toml"
 SUPPRESSION_KEYS = ("k", "secondary", "round_counts_to")
 FRESHNESS_KEYS = ("days_after_month_end",)
 DASHBOARD_KEYS = ("show_organisation_names",)
+PUBLICATION_KEYS = ("release_protection",)
 CONFIG_FILES = (CONSORTIUM_FILE, INSTRUMENTS_FILE, QUALITY_FILE, PRIVACY_FILE)
 # What the project ships for a new home; also what a configuration folder that lacks any file but
 # consortium.toml uses for the missing ones (interfaces.md, additions 1.2 item 3).
@@ -85,6 +86,9 @@ class ConsortiumConfig:
     # [dashboard]: whether the consortium page shows each organisation by name; by default it
     # shows none, and each organisation sees itself beside "the rest of the consortium"
     show_organisation_names: bool = False
+    # [publication]: whether a reader who keeps every release is kept from differencing two of
+    # them (warehouse/release.py); false only for a closed analysts' room (interfaces.md 1.2)
+    release_protection: bool = True
     # provider -> {canonical header in their export -> spec column}
     column_mapping: dict[str, dict[str, str]] = field(default_factory=dict)
     registry: InstrumentRegistry = field(default_factory=lambda: InstrumentRegistry(()))
@@ -220,6 +224,20 @@ def _load_consortium(path: Path) -> dict:
             path, line_of("show_organisation_names"),
             "[dashboard] show_organisation_names must be true or false",
         )
+    publication = data.get("publication", {})
+    if not isinstance(publication, dict):
+        raise ConfigError(path, line_of("publication"), "[publication] must be a table")
+    for key in publication:
+        if key not in PUBLICATION_KEYS:
+            raise ConfigError(
+                path, line_of(key),
+                f"[publication] has no setting {key!r} (known: {', '.join(PUBLICATION_KEYS)})",
+            )
+    release_protection = publication.get("release_protection", True)
+    if not isinstance(release_protection, bool):
+        raise ConfigError(
+            path, line_of("release_protection"), "[publication] release_protection must be true or false"
+        )
     mapping = data.get("column_mapping", {})
     if not isinstance(mapping, dict):
         raise ConfigError(path, line_of("column_mapping"), "[column_mapping.<provider>] tables expected")
@@ -250,6 +268,7 @@ def _load_consortium(path: Path) -> dict:
         "reject_share": float(share),
         "days_after_month_end": days_after_month_end,
         "show_organisation_names": show_organisation_names,
+        "release_protection": release_protection,
     }
 
 

@@ -110,7 +110,16 @@ _SUPPRESSION = (
     Column("suppressed", "True when the row shows no figure and no count (small numbers).",
            "boolean", _spec("5")),
     Column("suppression_reason", "'primary': fewer than k trajectories; 'secondary': hidden so that "
-           "no suppressed count follows by subtraction; null when shown.", CODE, _spec("5")),
+           "no suppressed count follows by subtraction; 'release': its trajectories changed by "
+           "fewer than k since the figures were last published (the row is held, see held); "
+           "null when shown as built.", CODE, _spec("5")),
+    Column("held", "True when the figures are those of an earlier build (held_from_build), not "
+           "recomputed: with release protection a figure is republished only once at least k of "
+           "the trajectories behind it changed, so that comparing two releases never reveals a "
+           "figure of fewer than k trajectories (PRIVACY.md §5). Means are published with 2 "
+           "decimals and shares with 3.", "boolean"),
+    Column("held_from_build", "The build whose figures a held row shows (mart.build_info of that "
+           "release); null when not held.", CODE),
 )
 
 TABLES: tuple[Table, ...] = (

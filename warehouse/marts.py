@@ -5,6 +5,7 @@ tables, so that no suppressed count follows from subtracting shown counts."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -17,6 +18,7 @@ from schemas.config import InstrumentRegistry
 from warehouse.builds import BuildInputs, record_build
 from warehouse.connection import transaction
 from warehouse.crash import crash_point
+from warehouse.release import Release, cell_key, changed_cells, finish_release, start_release
 from warehouse.sql import execute, run_sql
 
 
@@ -78,6 +80,7 @@ def build_marts(
     round_to: int = 0,
     reason_codes: bool = False,
     record: BuildInputs | None = None,
+    release_protection: bool | None = None,
 ) -> MartCounts:
     """Rebuild core and marts from staging in one transaction: readers of the warehouse see the
     previous build or this one, never a mix.
@@ -86,7 +89,12 @@ def build_marts(
     of it, `reason_codes` adds the `suppression_reason` column after the contract columns. The
     defaults give what this function gave before (primary suppression, exactly the contract
     columns); the pipeline (assets/marts.py) passes the consortium's `[suppression]` settings,
-    where secondary suppression is on unless switched off, and always asks for reason codes."""
+    where secondary suppression is on unless switched off, and always asks for reason codes.
+
+    `release_protection` (the pipeline passes `[publication] release_protection`) makes the
+    build a release (warehouse/release.py): True holds figures a reader keeping every release
+    could difference, False publishes current figures; either way the marts get `held` and
+    `held_from_build` and the release is remembered. None (the default) leaves releases out."""
     # One thread: a parallel sum adds in varying order, and analysts comparing builds must see
     # the same figure to the last digit when the data did not change.
     execute(con, "SET threads = 1")
@@ -96,11 +104,13 @@ def build_marts(
             load_instrument_registry_table(con, registry)
             build_core(con)
             crash_point("build:core-built-uncommitted")
+            # in the same transaction: a build and its record, or neither
+            build_id = record_build(con, record) if record is not None else uuid.uuid4().hex[:12]
+            release = None if release_protection is None else Release(build_id, release_protection)
             build_marts_from_core(
-                con, k, secondary=secondary, round_to=round_to, reason_codes=reason_codes
+                con, k, secondary=secondary, round_to=round_to, reason_codes=reason_codes,
+                release=release,
             )
-            if record is not None:  # in the same transaction: a build and its record, or neither
-                record_build(con, record)
             crash_point("build:marts-built-uncommitted")
         crash_point("build:committed")
     finally:
@@ -115,6 +125,7 @@ def build_marts_from_core(
     secondary: bool = False,
     round_to: int = 0,
     reason_codes: bool = False,
+    release: Release | None = None,
 ) -> None:
     """The marts from core.* and ref.instruments as they stand (no transaction of its own)."""
     run_sql(con, "build_group_membership")
@@ -122,12 +133,22 @@ def build_marts_from_core(
     run_sql(con, "build_score_groups")
     run_sql(con, "build_trajectory_groups")
     _register_t_critical(con)
-    _store_suppression_pattern(con, k, secondary)
+    small: set[str] = set()
+    if release is not None:
+        seq = start_release(con, release.build_id)
+        small, _ = changed_cells(con, k, seq)
+        if not release.protect:
+            small = set()
+    _store_suppression_pattern(con, k, secondary, small)
     run_sql(con, "create_publication_macros")
     parameters = {"k": k, "round_to": round_to}
     run_sql(con, "create_outcome_scores", parameters)
     run_sql(con, "create_trajectory_indicators", parameters)
-    _build_rest_of_consortium(con, parameters)
+    _build_rest_of_consortium(con, parameters, hold=bool(small))
+    if release is not None:
+        finish_release(con, release, seq)
+    elif reason_codes:
+        run_sql(con, "add_held_columns")
     if not reason_codes:
         run_sql(con, "drop_suppression_reasons")
     run_sql(con, "create_mart_deliveries")
@@ -141,7 +162,7 @@ REST_TABLES = {"outcome_scores": "outcome_scores_rest",
                "trajectory_indicators": "trajectory_indicators_rest"}
 
 
-def _build_rest_of_consortium(con: duckdb.DuckDBPyConnection, parameters: dict) -> None:
+def _build_rest_of_consortium(con: duckdb.DuckDBPyConnection, parameters: dict, hold: bool = False) -> None:
     """mart.outcome_scores_rest and mart.trajectory_indicators_rest: per organisation, the same
     figures over every other provider's trajectories (level 'rest_of_consortium', `organisation`
     = the provider left out), the comparison the dashboard shows an organisation.
@@ -159,6 +180,8 @@ def _build_rest_of_consortium(con: duckdb.DuckDBPyConnection, parameters: dict) 
     run_sql(con, "build_trajectory_groups")
     _register_t_critical(con)
     run_sql(con, "store_rest_suppression_pattern", parameters)
+    if hold:
+        run_sql(con, "mark_rest_release_holds")
     run_sql(con, "create_outcome_scores", parameters)
     run_sql(con, "create_trajectory_indicators", parameters)
     for table, rest in REST_TABLES.items():
@@ -171,6 +194,7 @@ def _build_rest_of_consortium(con: duckdb.DuckDBPyConnection, parameters: dict) 
 
 PRIMARY = "primary"  # the group's own count is below k
 SECONDARY = "secondary"  # hidden so that another suppressed count cannot be recovered
+RELEASE = "release"  # changed by fewer than k since last published: held (warehouse/release.py)
 ALL_PERIODS = "all"
 GROUP_KEY = ("level", "organisation", "team", "intervention", "period")
 MEASURE_KEY = ("instrument", "schaal", "informant")
@@ -225,7 +249,8 @@ def partition_relations(groups: Iterable[Group]) -> list[Relation]:
 
 
 def suppression_pattern(
-    counts: Mapping[Group, int], k: int, secondary: bool = True
+    counts: Mapping[Group, int], k: int, secondary: bool = True,
+    preset: Mapping[Group, str] | None = None,
 ) -> dict[Group, str | None]:
     """The reason each group is suppressed (None: shown). Primary: its count is below k.
 
@@ -241,10 +266,15 @@ def suppression_pattern(
        suppressed count (_determined_cells), the shown cell with the smallest count in a
        relation of the first such cell is suppressed, and step 1 runs again.
 
+    `preset` hides further cells from the start, with their reason (release protection holds a
+    figure whose trajectories changed by fewer than k since it was last published: its current
+    value is as unknown to a reader as a suppressed one, so the same closure protects it).
+
     Relations and cells are visited in group_order, so the same counts always give the same
     pattern, whatever order the rows came in."""
+    preset = preset or {}
     reasons: dict[Group, str | None] = {
-        group: (PRIMARY if count < k else None) for group, count in counts.items()
+        group: (PRIMARY if count < k else preset.get(group)) for group, count in counts.items()
     }
     if not secondary:
         return reasons
@@ -313,12 +343,21 @@ def _determined_cells(relations: list[Relation], reasons: Mapping[Group, str | N
     return [cell for cell, is_free in zip(hidden, free, strict=True) if not is_free]
 
 
-def _store_suppression_pattern(con: duckdb.DuckDBPyConnection, k: int, secondary: bool) -> None:
+def _store_suppression_pattern(
+    con: duckdb.DuckDBPyConnection, k: int, secondary: bool, held: set[str] | None = None
+) -> None:
     """Both tables' patterns into temp tables trajectory_suppression and score_suppression: the
-    trajectory table on n_ended, the score table per measure on n_paired."""
+    trajectory table on n_ended, the score table per measure on n_paired. `held`: the cells
+    (release.cell_key) release protection holds, hidden from the start with reason 'release'."""
+    held = held or set()
+
+    def preset(family: str, measure: tuple, groups: Iterable[Group]) -> dict[Group, str]:
+        return {g: RELEASE for g in groups if cell_key(family, measure, g) in held} if held else {}
+
     ended = {tuple(row[:5]): row[5] for row in run_sql(con, "select_trajectory_group_counts")}
     trajectory_rows = [
-        (*group, reason) for group, reason in suppression_pattern(ended, k, secondary).items()
+        (*group, reason) for group, reason in suppression_pattern(
+            ended, k, secondary, preset("trajectories", (None, None, None), ended)).items()
     ]
     per_measure: dict[tuple, dict[Group, int]] = {}
     for row in run_sql(con, "select_score_group_counts"):
@@ -326,7 +365,8 @@ def _store_suppression_pattern(con: duckdb.DuckDBPyConnection, k: int, secondary
     score_rows = [
         (*group, *measure, reason)
         for measure, paired in sorted(per_measure.items())
-        for group, reason in suppression_pattern(paired, k, secondary).items()
+        for group, reason in suppression_pattern(
+            paired, k, secondary, preset("scores", measure, paired)).items()
     ]
     frames = {
         "trajectory_suppression_frame": pd.DataFrame(

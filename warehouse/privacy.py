@@ -10,6 +10,7 @@ import hmac
 import json
 import os
 import re
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -165,6 +166,7 @@ def forget_client(
                 "UNION SELECT local_client_id FROM forgotten_locals",
             )
         ]
+        run_sql(con, "forget_release_tokens", {"salt": secrets.token_hex(16)})
         run_sql(con, "delete_forgotten_client", keys)
         after = _provider_rows(con, provider)
         pseudonyms = sorted({*client_ids, *local_client_ids, *found})
@@ -205,6 +207,7 @@ def rekey_warehouse(con: duckdb.DuckDBPyConnection, ring: KeyRing, new_key: Pseu
                         f"UPDATE {table} AS t SET {column} = m.new FROM rekey_mapping AS m "
                         f"WHERE t.{column} = m.old",
                     )
+            run_sql(con, "rekey_release_tokens")
         finally:
             con.unregister("rekey_mapping")
         record_key_ids(con, (*ring.key_ids, new_key.key_id))

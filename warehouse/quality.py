@@ -37,7 +37,7 @@ TRAJECTORY_INDICATOR_CONTRACT = [
     "level", "organisation", "team", "intervention", "period", "n_ended", "pct_planned_end",
     "pct_goals_achieved", "mean_satisfaction", "suppressed",
 ]
-PUBLISHED_EXTRA_COLUMNS = ["suppression_reason"]
+PUBLISHED_EXTRA_COLUMNS = ["suppression_reason", "held", "held_from_build"]
 # The columns as the pipeline publishes them.
 OUTCOME_SCORE_COLUMNS = [*OUTCOME_SCORE_CONTRACT, *PUBLISHED_EXTRA_COLUMNS]
 TRAJECTORY_INDICATOR_COLUMNS = [*TRAJECTORY_INDICATOR_CONTRACT, *PUBLISHED_EXTRA_COLUMNS]

@@ -107,9 +107,17 @@ def _display(kind: str, value: float | int) -> str:
     return dutch_number(value)
 
 
-def _exact(value: float | int) -> str:
-    """The value as the mart holds it: repr round-trips a float exactly."""
-    return str(value) if isinstance(value, int) else repr(float(value))
+DECIMALS_SHOWN = {"count": 0, "share": 2, "number": 1, "interval": 1}
+
+
+def _as_shown(kind: str, value: float | int) -> str:
+    """The value with exactly the precision the page shows (a share as a whole percentage, a
+    number with one decimal): an attribute must not tell a reader more than the text does, or
+    two releases' pages could be differenced to the last digit (PRIVACY.md §5)."""
+    decimals = DECIMALS_SHOWN.get(kind, 1)
+    if decimals == 0:
+        return str(int(round(value)))
+    return repr(round(float(value), decimals))
 
 
 # --- rows to cells ------------------------------------------------------------------------------
@@ -135,6 +143,10 @@ def _source(table: str, row: Mapping[str, object], measure: bool) -> dict[str, s
     keys = KEY_COLUMNS + (MEASURE_COLUMNS if measure else ())
     attributes = {"data-table": table}
     attributes.update({f"data-{key}": str(row[key]) for key in keys if row[key] is not None})
+    if row.get("held"):  # figures of an earlier build, kept to protect a release (PRIVACY.md §5)
+        attributes["data-held-from-build"] = str(row.get("held_from_build"))
+        attributes["title"] = (f"Cijfer van build {row.get('held_from_build')}: sindsdien is te "
+                               "weinig veranderd om het opnieuw te publiceren (PRIVACY.md §5).")
     return attributes
 
 
@@ -157,8 +169,8 @@ def _cells(table: str, row: Mapping[str, object], metrics: tuple, k: int, measur
             else:
                 cells.append(Cell(
                     f"[{dutch_number(low)}; {dutch_number(high)}]",
-                    {**source, "data-metric": "ci_low", "data-value": _exact(low),
-                     "data-metric2": "ci_high", "data-value2": _exact(high)},
+                    {**source, "data-metric": "ci_low", "data-value": _as_shown("interval", low),
+                     "data-metric2": "ci_high", "data-value2": _as_shown("interval", high)},
                 ))
             continue
         value = row[column]
@@ -166,7 +178,7 @@ def _cells(table: str, row: Mapping[str, object], metrics: tuple, k: int, measur
             cells.append(Cell("–", {**source, "data-metric": column, "data-null": "true"}))
         else:
             cells.append(Cell(_display(kind, value), {**source, "data-metric": column,
-                                                      "data-value": _exact(value)}))
+                                                      "data-value": _as_shown(kind, value)}))
     return cells
 
 

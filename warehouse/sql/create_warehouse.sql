@@ -196,3 +196,38 @@ CREATE TABLE IF NOT EXISTS staging.validations (
     digest        VARCHAR NOT NULL,
     passed        BOOLEAN NOT NULL
 );
+
+-- Release protection's memory (warehouse/release.py): what each release published, so that a
+-- figure is never republished from a set of trajectories that differs by fewer than k from one
+-- a reader already has. Counts, hashes and published aggregates only; never a pseudonym.
+CREATE TABLE IF NOT EXISTS privacy.releases (
+    seq          INTEGER PRIMARY KEY,  -- 1, 2, ...: every build is a release
+    build_id     VARCHAR NOT NULL,
+    released_at  TIMESTAMP NOT NULL
+);
+-- One row per version of a trajectory in a comparison atom (provider, team, intervention, end
+-- year), per table the figures come from ('trajectories', or 'scores' per measure), with the
+-- releases it was part of. trajectory_ref is md5 of the trajectory pseudonym (re-derived at
+-- rotation, replaced by a random reference at erasure); value_hash is md5 of the values the
+-- figures use, so a correction is a new version.
+CREATE TABLE IF NOT EXISTS privacy.release_tokens (
+    family          VARCHAR NOT NULL,
+    instrument      VARCHAR,
+    schaal          VARCHAR,
+    informant       VARCHAR,
+    trajectory_ref  VARCHAR NOT NULL,
+    value_hash      VARCHAR NOT NULL,
+    provider        VARCHAR NOT NULL,
+    team            VARCHAR,
+    intervention    VARCHAR,
+    year            VARCHAR NOT NULL,
+    first_seq       INTEGER NOT NULL,
+    last_seq        INTEGER            -- null while current
+);
+-- Every set of trajectories a published figure was computed from: the cell and its size at
+-- that release (its members follow from release_tokens).
+CREATE TABLE IF NOT EXISTS privacy.cell_publications (
+    cell   VARCHAR NOT NULL,
+    seq    INTEGER NOT NULL,
+    n      INTEGER NOT NULL
+);

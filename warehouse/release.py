@@ -1,0 +1,110 @@
+"""Release protection: a reader who keeps every release learns nothing about fewer than k
+trajectories by comparing them (issue "privacy across releases"; PRIVACY.md §5).
+
+Within one release, primary and secondary suppression (warehouse/marts.py) keep every hidden
+figure hidden. Across releases they do not: when one more client ends care in a team of ten,
+n₂·mean₂ − n₁·mean₁ on two analysts' copies is that client's scores. Statistical offices answer
+this three ways: OpenSAFELY rounds every published count (integer scores still pin down n); ONS
+perturbs each cell with noise keyed to its set of people (the same set, the same noise; a reader
+averaging differences over many cells learns the value anyway, and every figure is off); Eurostat
+keeps a suppression pattern stable over periods. This module follows the last, per figure:
+
+- every build is a release; the warehouse remembers, per comparison cell (table, measure, level,
+  group, period), each set of trajectory versions a release published a figure from
+  (privacy.release_tokens: md5 references and value hashes, never a pseudonym or a value);
+- a cell whose set now differs from ANY set it was published from by 1 to k−1 versions (a new
+  trajectory, an erased one, a corrected score, a moved team) is not republished: it keeps the
+  figures it was last published with, marked `held` with the build they are from;
+- a held figure's current value is as unknown to the reader as a suppressed one, so the same
+  secondary closure over every sum relation (marts.suppression_pattern) hides, by holding,
+  what would otherwise give it away by subtraction, and the rest-of-consortium rows follow the
+  organisation and consortium rows they are the difference of;
+- figures carry no more precision than a reader needs (means 2 decimals, shares 3).
+
+A figure therefore changes only when at least k of the trajectories behind it changed, and then
+a comparison of two releases yields an aggregate of at least k trajectories. With
+`[publication] release_protection = false` every build publishes its current figures (a closed
+analysts' room); the memory is kept either way, so switching protection on later protects
+against what was published meanwhile."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+from warehouse.sql import execute, run_sql
+
+NULL_MARK = "\x1e"
+SEPARATOR = "\x1f"
+
+
+@dataclass(frozen=True)
+class Release:
+    """What a build needs to publish as a release: its id and whether to protect."""
+
+    build_id: str
+    protect: bool
+
+
+def cell_key(family: str, measure: tuple[str | None, str | None, str | None],
+             group: tuple) -> str:
+    """The cell's key, as the SQL macro release_cell makes it (create_release_cell_macro.sql)."""
+    parts = (family, *measure, *group)
+    return SEPARATOR.join(NULL_MARK if part is None else str(part) for part in parts)
+
+
+TRAJECTORY_FAMILY = ("trajectories", (None, None, None))
+
+
+def start_release(con: duckdb.DuckDBPyConnection, build_id: str) -> int:
+    """Number this build as the next release and record its trajectory versions; returns the
+    release's sequence number. Runs inside the build's transaction."""
+    run_sql(con, "create_release_cell_macro")
+    (seq,) = execute(con, "SELECT coalesce(max(seq), 0) + 1 FROM privacy.releases")[0]
+    execute(con, "INSERT INTO privacy.releases VALUES (?, ?, now()::TIMESTAMP)", [seq, build_id])
+    run_sql(con, "build_release_tokens", {"seq": seq})
+    return seq
+
+
+def changed_cells(con: duckdb.DuckDBPyConnection, k: int, seq: int) -> tuple[set[str], set[str]]:
+    """(small, unchanged): cells whose set of trajectory versions differs from a set it was
+    published from by 1 to k−1 versions, and cells whose set equals the one it was last
+    published from. Also kept as temp tables release_small and release_unchanged."""
+    rows = run_sql(con, "select_release_changes", {"k": k, "seq": seq})
+    latest = dict(execute(con, "SELECT cell, max(seq) FROM privacy.cell_publications GROUP BY cell"))
+    small = {cell for cell, _, changed in rows if 0 < changed < k}
+    unchanged = {cell for cell, base, changed in rows if changed == 0 and base == latest.get(cell)}
+    for name, cells in (("release_small", small), ("release_unchanged", unchanged)):
+        execute(con, f"CREATE OR REPLACE TEMP TABLE {name} (cell VARCHAR)")
+        if cells:
+            execute(con, f"INSERT INTO {name} SELECT unnest(?)", [sorted(cells)])
+    return small, unchanged
+
+
+def finish_release(con: duckdb.DuckDBPyConnection, release: Release, seq: int) -> None:
+    """Held rows, precision, and the memory of what this release shows (apply_release_protection.sql)."""
+    _add_missing_columns(con)
+    run_sql(con, "apply_release_protection",
+            {"protect": release.protect, "seq": seq, "build_id": release.build_id})
+    for temp in ("release_small", "release_unchanged", "release_cells_now"):
+        execute(con, f"DROP TABLE IF EXISTS {temp}")
+    execute(con, "DROP VIEW IF EXISTS release_cell_tokens")
+
+
+def _add_missing_columns(con: duckdb.DuckDBPyConnection) -> None:
+    """A mart column added by a newer version is added to the remembered rows too (null for
+    figures published before it existed), so held rows keep the mart's shape."""
+    for table in ("outcome_scores", "trajectory_indicators", "outcome_scores_rest",
+                  "trajectory_indicators_rest"):
+        shown = dict(execute(
+            con, "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = 'privacy' AND table_name = ?", [f"shown_{table}"]))
+        if not shown:
+            continue
+        for column, kind in execute(
+            con, "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = 'mart' AND table_name = ?", [table]
+        ):
+            if column not in shown and column not in ("held", "held_from_build"):
+                execute(con, f'ALTER TABLE privacy.shown_{table} ADD COLUMN "{column}" {kind}')

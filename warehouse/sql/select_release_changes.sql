@@ -1,0 +1,21 @@
+-- For each cell and each earlier release that published it with a size within $k of its size
+-- now: how many trajectory versions differ between the two sets (added, removed or changed).
+-- A cell whose size differs by $k or more differs by at least $k versions: not a candidate.
+WITH candidates AS (
+    SELECT c.cell, p.seq AS base_seq
+    FROM release_cells_now AS c
+    JOIN privacy.cell_publications AS p USING (cell)
+    WHERE abs(c.n - p.n) < $k
+),
+versions AS (
+    SELECT x.cell, x.base_seq, e.trajectory_ref, e.value_hash,
+           bool_or(e.last_seq IS NULL) AS in_now,
+           bool_or(e.first_seq <= x.base_seq AND coalesce(e.last_seq, $seq) >= x.base_seq) AS in_base
+    FROM candidates AS x
+    JOIN release_cell_tokens AS e USING (cell)
+    GROUP BY ALL
+)
+SELECT c.cell, c.base_seq, count(v.cell) FILTER (WHERE v.in_now <> v.in_base) AS changed
+FROM candidates AS c
+LEFT JOIN versions AS v USING (cell, base_seq)
+GROUP BY ALL;
