@@ -18,7 +18,14 @@ from schemas.config import InstrumentRegistry
 from warehouse.builds import BuildInputs, record_build
 from warehouse.connection import transaction
 from warehouse.crash import crash_point
-from warehouse.release import Release, cell_key, changed_cells, finish_release, start_release
+from warehouse.release import (
+    Release,
+    ReleaseGuard,
+    cell_key,
+    changed_cells,
+    finish_release,
+    start_release,
+)
 from warehouse.sql import execute, run_sql
 
 
@@ -134,12 +141,15 @@ def build_marts_from_core(
     run_sql(con, "build_trajectory_groups")
     _register_t_critical(con)
     small: set[str] = set()
+    guard = None
     if release is not None:
         seq = start_release(con, release.build_id)
         small, _ = changed_cells(con, k, seq)
-        if not release.protect:
+        if release.protect:
+            guard = ReleaseGuard(con, k, seq)
+        else:
             small = set()
-    _store_suppression_pattern(con, k, secondary, small)
+    _store_suppression_pattern(con, k, secondary, small, guard)
     run_sql(con, "create_publication_macros")
     parameters = {"k": k, "round_to": round_to}
     run_sql(con, "create_outcome_scores", parameters)
@@ -344,20 +354,31 @@ def _determined_cells(relations: list[Relation], reasons: Mapping[Group, str | N
 
 
 def _store_suppression_pattern(
-    con: duckdb.DuckDBPyConnection, k: int, secondary: bool, held: set[str] | None = None
+    con: duckdb.DuckDBPyConnection, k: int, secondary: bool, held: set[str] | None = None,
+    guard: ReleaseGuard | None = None,
 ) -> None:
     """Both tables' patterns into temp tables trajectory_suppression and score_suppression: the
     trajectory table on n_ended, the score table per measure on n_paired. `held`: the cells
-    (release.cell_key) release protection holds, hidden from the start with reason 'release'."""
+    (release.cell_key) release protection holds, hidden from the start with reason 'release';
+    `guard` then holds more until no small change can be isolated by combining the changes of
+    the figures published afresh, closing the pattern again after each."""
     held = held or set()
 
-    def preset(family: str, measure: tuple, groups: Iterable[Group]) -> dict[Group, str]:
-        return {g: RELEASE for g in groups if cell_key(family, measure, g) in held} if held else {}
+    def pattern(family: str, measure: tuple, counts: Mapping[Group, int]) -> dict[Group, str | None]:
+        preset = {g: RELEASE for g in counts if cell_key(family, measure, g) in held} if held else {}
+        while True:
+            reasons = suppression_pattern(counts, k, secondary, preset)
+            if guard is None:
+                return reasons
+            more = guard.leaking(family, measure, [g for g, reason in reasons.items() if reason is None])
+            if more is None:
+                return reasons
+            preset[more] = RELEASE
 
     ended = {tuple(row[:5]): row[5] for row in run_sql(con, "select_trajectory_group_counts")}
     trajectory_rows = [
-        (*group, reason) for group, reason in suppression_pattern(
-            ended, k, secondary, preset("trajectories", (None, None, None), ended)).items()
+        (*group, reason)
+        for group, reason in pattern("trajectories", (None, None, None), ended).items()
     ]
     per_measure: dict[tuple, dict[Group, int]] = {}
     for row in run_sql(con, "select_score_group_counts"):
@@ -365,8 +386,7 @@ def _store_suppression_pattern(
     score_rows = [
         (*group, *measure, reason)
         for measure, paired in sorted(per_measure.items())
-        for group, reason in suppression_pattern(
-            paired, k, secondary, preset("scores", measure, paired)).items()
+        for group, reason in pattern("scores", measure, paired).items()
     ]
     frames = {
         "trajectory_suppression_frame": pd.DataFrame(

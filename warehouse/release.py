@@ -32,6 +32,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import duckdb
+import numpy as np
 
 from warehouse.sql import execute, run_sql
 
@@ -80,6 +81,81 @@ def changed_cells(con: duckdb.DuckDBPyConnection, k: int, seq: int) -> tuple[set
         if cells:
             execute(con, f"INSERT INTO {name} SELECT unnest(?)", [sorted(cells)])
     return small, unchanged
+
+
+class ReleaseGuard:
+    """The check that closes release protection over combinations of figures, not only over
+    each figure on its own. Two figures can each have changed by k or more while their
+    changes differ by one trajectory: a team that gained ten trajectories in one intervention
+    and one in another, beside that organisation × intervention row which gained the same ten.
+    Subtracting the two changes gives the one trajectory. So, per table and measure: the changes
+    of every figure about to be published afresh (since its last publication; all of it when
+    new) are vectors over the trajectory versions; versions that every such change treats alike
+    form a class; a class (or two classes together, added or subtracted) holding fewer than k
+    versions must not be a linear combination of those changes. When one is, the freshly
+    published cell with the smallest change that touches it is held as well, and the pattern
+    is closed again (warehouse/marts.py _store_suppression_pattern)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, k: int, seq: int) -> None:
+        self.con = con
+        self.k = k
+        self.seq = seq
+        self.latest = dict(execute(con, "SELECT cell, max(seq) FROM privacy.cell_publications GROUP BY cell"))
+        self.unchanged = {row[0] for row in execute(con, "SELECT cell FROM release_unchanged")}
+
+    def leaking(self, family: str, measure: tuple, fresh: list[tuple]) -> tuple | None:
+        """The fresh group to hold next, or None when no small class can be isolated."""
+        cells = [(group, cell_key(family, measure, group)) for group in fresh]
+        cells = [(group, cell) for group, cell in cells if cell not in self.unchanged]
+        if not cells:
+            return None
+        frame = [(position, cell, self.latest.get(cell, 0))
+                 for position, (_, cell) in enumerate(cells, start=1)]
+        execute(self.con, "CREATE OR REPLACE TEMP TABLE release_fresh "
+                          "(position INTEGER, cell VARCHAR, base_seq INTEGER)")
+        execute(self.con, "INSERT INTO release_fresh SELECT * FROM (SELECT unnest(?) AS p, "
+                          "unnest(?) AS c, unnest(?) AS b)",
+                [[f[0] for f in frame], [f[1] for f in frame], [f[2] for f in frame]])
+        classes = run_sql(self.con, "select_release_change_classes", {"seq": self.seq})
+        execute(self.con, "DROP TABLE release_fresh")
+        light = [i for i, (_, size) in enumerate(classes) if size < self.k]
+        if not light:
+            return None
+        matrix = np.zeros((len(cells), len(classes)))
+        for column, (pattern, _) in enumerate(classes):
+            for signed in pattern:
+                matrix[abs(signed) - 1, column] = 1.0 if signed > 0 else -1.0
+        isolated = _isolated_classes(matrix, light, [size for _, size in classes], self.k)
+        if not isolated:
+            return None
+        # hold the cell with the smallest change among those touching the first isolated class
+        touching = [row for row in range(len(cells)) if matrix[row, isolated[0]] != 0]
+        changes = np.abs(matrix) @ np.array([size for _, size in classes], dtype=float)
+        chosen = min(touching, key=lambda row: (changes[row], row))
+        return cells[chosen][0]
+
+
+def _isolated_classes(matrix: np.ndarray, light: list[int], sizes: list[int], k: int) -> list[int]:
+    """Light classes whose figures follow from the rows of `matrix` (alone, or as the sum or
+    difference of two light classes of fewer than k versions together). A combination of
+    classes is determined exactly when every vector of the null space of `matrix` gives it 0."""
+    _, singular, vt = np.linalg.svd(matrix, full_matrices=True)
+    tolerance = (singular.max() if singular.size else 0.0) * max(matrix.shape) * np.finfo(float).eps
+    rank = int((singular > tolerance).sum())
+    null = vt[rank:]
+    if not len(null):
+        return light
+    found = [j for j in light if np.linalg.norm(null[:, j]) < 1e-6]
+    if found:
+        return found
+    for a_index, a in enumerate(light):
+        for b in light[a_index + 1:]:
+            if sizes[a] + sizes[b] >= k:
+                continue
+            if (np.linalg.norm(null[:, a] + null[:, b]) < 1e-6
+                    or np.linalg.norm(null[:, a] - null[:, b]) < 1e-6):
+                return [a, b]
+    return []
 
 
 def finish_release(con: duckdb.DuckDBPyConnection, release: Release, seq: int) -> None:

@@ -148,10 +148,34 @@ def test_without_protection_the_marts_equal_a_build_without_releases(wh: Staging
     ten_and_a_neighbour(wh)
     one_more_in_team_a(wh)
     build_marts(wh.con, wh.registry, K, secondary=True, reason_codes=True)
-    plain = {t: fetch(wh.con, f"SELECT * FROM mart.{t}") for t in ("outcome_scores", "trajectory_indicators")}
+    plain = {t: fetch(wh.con, f"SELECT * EXCLUDE (held, held_from_build) FROM mart.{t}")
+             for t in ("outcome_scores", "trajectory_indicators", "outcome_scores_rest",
+                       "trajectory_indicators_rest")}
     release(wh, protect=False)
     for table, rows in plain.items():
         released = fetch(wh.con, f"SELECT * EXCLUDE (held, held_from_build) FROM mart.{table}")
         assert released == rows
         assert not any(r["held"] for r in fetch(wh.con, f"SELECT held FROM mart.{table}"))
     assert publish_analyst_copy(wh.con, tmp_path / "analyst.duckdb") > 0
+
+
+def test_two_changes_of_k_that_differ_by_one_trajectory_are_not_both_published(wh: Staging) -> None:
+    """Team T gains ten trajectories in intervention I1 and one (y) in I2; the organisation ×
+    I1 row gains the same ten. Each changed by k or more, but T's change minus I1's change is y
+    alone. I3 (unchanged, the smallest) is where plain closure would hide; the guard must
+    hold T or organisation × I1 instead."""
+    for intervention, count in (("I1", 10), ("I2", 10), ("I3", 10)):
+        for i in range(count):
+            wh.pair(f"t-{intervention}-{i}", 60, 50, team="T", interventie=intervention, month="2025-05")
+    for intervention in ("I1", "I2"):
+        for i in range(10):
+            wh.pair(f"u-{intervention}-{i}", 70, 50, team="U", interventie=intervention, month="2025-05")
+    release(wh)
+    for i in range(10):
+        wh.pair(f"t-I1-new{i}", 61, 52, team="T", interventie="I1", month="2025-06")
+    wh.pair("y", 90, 30, team="T", interventie="I2", month="2025-06")
+    release(wh)
+    rows = {(r["level"], r["team"], r["intervention"]): r for r in fetch(
+        wh.con, "SELECT * FROM mart.outcome_scores WHERE period = 'all' AND organisation = 'p1'")}
+    fresh = {key for key, r in rows.items() if not r["held"] and not r["suppressed"]}
+    assert not {("team", "T", None), ("organisation_intervention", None, "I1")} <= fresh, fresh
