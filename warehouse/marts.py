@@ -261,6 +261,9 @@ def partition_relations(groups: Iterable[Group]) -> list[Relation]:
 def suppression_pattern(
     counts: Mapping[Group, int], k: int, secondary: bool = True,
     preset: Mapping[Group, str] | None = None,
+    known: frozenset[Group] = frozenset(),
+    min_hidden_total: int = 0,
+    unknown_part: Mapping[Group, int] | None = None,
 ) -> dict[Group, str | None]:
     """The reason each group is suppressed (None: shown). Primary: its count is below k.
 
@@ -279,6 +282,13 @@ def suppression_pattern(
     `preset` hides further cells from the start, with their reason (release protection holds a
     figure whose trajectories changed by fewer than k since it was last published: its current
     value is as unknown to a reader as a suppressed one, so the same closure protects it).
+    Release protection also names the `known` cells, whose current set of trajectories an
+    earlier release showed: hiding them would protect nothing, so they are never chosen; and
+    asks for `min_hidden_total` = k: in every relation, what the hidden cells leave unknown
+    together must be 0 or at least k trajectories, or the relation gives a figure of fewer than
+    k (the parent minus the shown children). A hidden cell leaves its whole set unknown, except
+    a held one, whose earlier figures are public: it leaves only its change since
+    (`unknown_part`).
 
     Relations and cells are visited in group_order, so the same counts always give the same
     pattern, whatever order the rows came in."""
@@ -296,17 +306,30 @@ def suppression_pattern(
     relation_cells = [(parent, *kids) for parent, kids in relations]
 
     def smallest_shown(cells: Iterable[Group]) -> Group | None:
-        shown = [cell for cell in cells if reasons[cell] is None]
+        shown = [cell for cell in cells if reasons[cell] is None and cell not in known]
         return min(shown, key=lambda cell: (counts[cell], group_order(cell)), default=None)
+
+    unknown = unknown_part or {}
+
+    def too_small_a_total(parent: Group, kids: list[Group]) -> bool:
+        if not min_hidden_total:
+            return False
+        hidden = [cell for cell in (parent, *kids) if reasons[cell] is not None]
+        total = sum(unknown.get(cell, counts[cell]) for cell in hidden)
+        return 0 < total < min_hidden_total
 
     while True:
         changed = True
         while changed:
             changed = False
             for parent, *kids in relation_cells:
-                if sum(reasons[cell] is not None for cell in (parent, *kids)) != 1:
+                hidden = sum(reasons[cell] is not None for cell in (parent, *kids))
+                if hidden != 1 and not too_small_a_total(parent, kids):
                     continue
-                reasons[smallest_shown(kids) or parent] = SECONDARY
+                candidate = smallest_shown(kids) or (parent if reasons[parent] is None else None)
+                if candidate is None:  # nothing left to hide here that would protect anything
+                    continue
+                reasons[candidate] = SECONDARY
                 changed = True
         determined = _determined_cells(relations, reasons)
         if not determined:
@@ -366,8 +389,14 @@ def _store_suppression_pattern(
 
     def pattern(family: str, measure: tuple, counts: Mapping[Group, int]) -> dict[Group, str | None]:
         preset = {g: RELEASE for g in counts if cell_key(family, measure, g) in held} if held else {}
+        known = frozenset(g for g in counts if cell_key(family, measure, g) in guard.known) if guard else frozenset()
         while True:
-            reasons = suppression_pattern(counts, k, secondary, preset)
+            reasons = suppression_pattern(
+                counts, k, secondary, preset, known=known, min_hidden_total=k if guard else 0,
+                unknown_part={g: guard.change_since_shown[c] for g in counts
+                              if (c := cell_key(family, measure, g)) in guard.change_since_shown}
+                if guard else None,
+            )
             if guard is None:
                 return reasons
             more = guard.leaking(family, measure, [g for g, reason in reasons.items() if reason is None])

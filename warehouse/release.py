@@ -69,13 +69,40 @@ def start_release(con: duckdb.DuckDBPyConnection, build_id: str) -> int:
 
 
 def changed_cells(con: duckdb.DuckDBPyConnection, k: int, seq: int) -> tuple[set[str], set[str]]:
-    """(small, unchanged): cells whose set of trajectory versions differs from a set it was
-    published from by 1 to k−1 versions, and cells whose set equals the one it was last
-    published from. Also kept as temp tables release_small and release_unchanged."""
+    """(small, unchanged). Small: cells that may not be published afresh now, because their set
+    of trajectory versions is not one a release already showed, yet differs by fewer than k
+    versions from a set that a release showed (its difference would be the figure of those
+    few) or that a release hid to protect another figure ('secondary': such a hidden value is
+    pinned down in part, e.g. a hidden year = 'all' minus the other years, so showing it now
+    would reveal the small cell it protected). A set hidden for itself (below k, or held for a
+    change of fewer than k) is not compared: its value is pinned only through the partners that
+    protected it, which this rule keeps hidden; so a group that grows by one a month is shown
+    again once it grew by k. Unchanged: cells whose set equals the one last shown. Also kept as temp
+    tables release_small and release_unchanged."""
     rows = run_sql(con, "select_release_changes", {"k": k, "seq": seq})
-    latest = dict(execute(con, "SELECT cell, max(seq) FROM privacy.cell_publications GROUP BY cell"))
-    small = {cell for cell, _, changed in rows if 0 < changed < k}
-    unchanged = {cell for cell, base, changed in rows if changed == 0 and base == latest.get(cell)}
+    latest = dict(execute(
+        con, "SELECT cell, max(seq) FROM privacy.cell_publications WHERE shown GROUP BY cell"))
+    same_as_shown = {cell for cell, _, shown, _, changed in rows if shown and changed == 0}
+    near = {
+        cell for cell, _, shown, protects_other, changed in rows
+        if (shown and 0 < changed < k) or (protects_other and changed < k)
+    }
+    small = near - same_as_shown
+    # how much of a cell a reader does not know when it is held: its change since last shown
+    # (k or more when its size alone differs by k: not computed)
+    change = {cell: changed for cell, base, shown, _, changed in rows
+              if shown and base == latest.get(cell)}
+    execute(con, "CREATE OR REPLACE TEMP TABLE release_change_since_shown (cell VARCHAR, changed INTEGER)")
+    for cell in latest:
+        change.setdefault(cell, k)
+    if change:
+        execute(con, "INSERT INTO release_change_since_shown SELECT unnest(?), unnest(?)",
+                [list(change), list(change.values())])
+    execute(con, "CREATE OR REPLACE TEMP TABLE release_known (cell VARCHAR)")
+    if same_as_shown:
+        execute(con, "INSERT INTO release_known SELECT unnest(?)", [sorted(same_as_shown)])
+    unchanged = {cell for cell, base, shown, _, changed in rows
+                 if shown and changed == 0 and base == latest.get(cell)}
     for name, cells in (("release_small", small), ("release_unchanged", unchanged)):
         execute(con, f"CREATE OR REPLACE TEMP TABLE {name} (cell VARCHAR)")
         if cells:
@@ -100,8 +127,12 @@ class ReleaseGuard:
         self.con = con
         self.k = k
         self.seq = seq
-        self.latest = dict(execute(con, "SELECT cell, max(seq) FROM privacy.cell_publications GROUP BY cell"))
+        self.latest = dict(execute(
+            con, "SELECT cell, max(seq) FROM privacy.cell_publications WHERE shown GROUP BY cell"))
         self.unchanged = {row[0] for row in execute(con, "SELECT cell FROM release_unchanged")}
+        # cells whose current set an earlier release showed: their figures are public already
+        self.known = {row[0] for row in execute(con, "SELECT cell FROM release_known")}
+        self.change_since_shown = dict(execute(con, "SELECT cell, changed FROM release_change_since_shown"))
 
     def leaking(self, family: str, measure: tuple, fresh: list[tuple]) -> tuple | None:
         """The fresh group to hold next, or None when no small class can be isolated."""
@@ -163,7 +194,8 @@ def finish_release(con: duckdb.DuckDBPyConnection, release: Release, seq: int) -
     _add_missing_columns(con)
     run_sql(con, "apply_release_protection",
             {"protect": release.protect, "seq": seq, "build_id": release.build_id})
-    for temp in ("release_small", "release_unchanged", "release_cells_now"):
+    for temp in ("release_small", "release_unchanged", "release_known", "release_change_since_shown",
+                 "release_cells_now"):
         execute(con, f"DROP TABLE IF EXISTS {temp}")
     execute(con, "DROP VIEW IF EXISTS release_cell_tokens")
 

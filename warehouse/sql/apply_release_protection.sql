@@ -6,8 +6,8 @@
 --    the build they are from; a row never published before stays suppressed;
 -- 3. with $protect, figures carry no more precision than a reader needs (means 2 decimals,
 --    shares 3);
--- 4. the figures shown now are remembered (privacy.shown_*), and each cell whose set of
---    trajectories changed since it was last published is recorded (privacy.cell_publications).
+-- 4. the figures shown now are remembered (privacy.shown_*), and every cell of this release is
+--    recorded with its size and whether it was shown (privacy.cell_publications).
 
 -- mart.outcome_scores
 ALTER TABLE mart.outcome_scores ADD COLUMN held BOOLEAN DEFAULT false;
@@ -38,10 +38,11 @@ UPDATE mart.outcome_scores SET
     pct_recovered = round(pct_recovered, 3)
 WHERE $protect AND NOT held;
 INSERT INTO privacy.cell_publications
-SELECT c.cell, $seq, c.n
-FROM (SELECT release_cell('scores', m.instrument, m.schaal, m.informant, m.level, m.organisation, m.team, m.intervention, m.period) AS cell FROM mart.outcome_scores AS m WHERE NOT m.suppressed AND NOT m.held) AS f
-JOIN release_cells_now AS c USING (cell)
-WHERE c.cell NOT IN (SELECT cell FROM release_unchanged);
+SELECT c.cell, $seq, c.n, f.shown, f.protects_other
+FROM (SELECT release_cell('scores', m.instrument, m.schaal, m.informant, m.level, m.organisation, m.team, m.intervention, m.period) AS cell, NOT m.suppressed AND NOT m.held AS shown,
+             coalesce(m.suppression_reason = 'secondary', false) AS protects_other
+      FROM mart.outcome_scores AS m) AS f
+JOIN release_cells_now AS c USING (cell);
 DELETE FROM privacy.shown_outcome_scores WHERE cell IN (
     SELECT release_cell('scores', m.instrument, m.schaal, m.informant, m.level, m.organisation, m.team, m.intervention, m.period) FROM mart.outcome_scores AS m WHERE NOT m.suppressed AND NOT m.held);
 INSERT INTO privacy.shown_outcome_scores BY NAME
@@ -71,10 +72,11 @@ UPDATE mart.trajectory_indicators SET
     mean_satisfaction = round(mean_satisfaction, 2)
 WHERE $protect AND NOT held;
 INSERT INTO privacy.cell_publications
-SELECT c.cell, $seq, c.n
-FROM (SELECT release_cell('trajectories', NULL, NULL, NULL, m.level, m.organisation, m.team, m.intervention, m.period) AS cell FROM mart.trajectory_indicators AS m WHERE NOT m.suppressed AND NOT m.held) AS f
-JOIN release_cells_now AS c USING (cell)
-WHERE c.cell NOT IN (SELECT cell FROM release_unchanged);
+SELECT c.cell, $seq, c.n, f.shown, f.protects_other
+FROM (SELECT release_cell('trajectories', NULL, NULL, NULL, m.level, m.organisation, m.team, m.intervention, m.period) AS cell, NOT m.suppressed AND NOT m.held AS shown,
+             coalesce(m.suppression_reason = 'secondary', false) AS protects_other
+      FROM mart.trajectory_indicators AS m) AS f
+JOIN release_cells_now AS c USING (cell);
 DELETE FROM privacy.shown_trajectory_indicators WHERE cell IN (
     SELECT release_cell('trajectories', NULL, NULL, NULL, m.level, m.organisation, m.team, m.intervention, m.period) FROM mart.trajectory_indicators AS m WHERE NOT m.suppressed AND NOT m.held);
 INSERT INTO privacy.shown_trajectory_indicators BY NAME
@@ -113,10 +115,11 @@ UPDATE mart.outcome_scores_rest SET
     pct_recovered = round(pct_recovered, 3)
 WHERE $protect AND NOT held;
 INSERT INTO privacy.cell_publications
-SELECT c.cell, $seq, c.n
-FROM (SELECT release_cell('scores', m.instrument, m.schaal, m.informant, m.level, m.organisation, m.team, m.intervention, m.period) AS cell FROM mart.outcome_scores_rest AS m WHERE NOT m.suppressed AND NOT m.held) AS f
-JOIN release_cells_now AS c USING (cell)
-WHERE c.cell NOT IN (SELECT cell FROM release_unchanged);
+SELECT c.cell, $seq, c.n, f.shown, f.protects_other
+FROM (SELECT release_cell('scores', m.instrument, m.schaal, m.informant, m.level, m.organisation, m.team, m.intervention, m.period) AS cell, NOT m.suppressed AND NOT m.held AS shown,
+             coalesce(m.suppression_reason = 'secondary', false) AS protects_other
+      FROM mart.outcome_scores_rest AS m) AS f
+JOIN release_cells_now AS c USING (cell);
 DELETE FROM privacy.shown_outcome_scores_rest WHERE cell IN (
     SELECT release_cell('scores', m.instrument, m.schaal, m.informant, m.level, m.organisation, m.team, m.intervention, m.period) FROM mart.outcome_scores_rest AS m WHERE NOT m.suppressed AND NOT m.held);
 INSERT INTO privacy.shown_outcome_scores_rest BY NAME
@@ -146,10 +149,11 @@ UPDATE mart.trajectory_indicators_rest SET
     mean_satisfaction = round(mean_satisfaction, 2)
 WHERE $protect AND NOT held;
 INSERT INTO privacy.cell_publications
-SELECT c.cell, $seq, c.n
-FROM (SELECT release_cell('trajectories', NULL, NULL, NULL, m.level, m.organisation, m.team, m.intervention, m.period) AS cell FROM mart.trajectory_indicators_rest AS m WHERE NOT m.suppressed AND NOT m.held) AS f
-JOIN release_cells_now AS c USING (cell)
-WHERE c.cell NOT IN (SELECT cell FROM release_unchanged);
+SELECT c.cell, $seq, c.n, f.shown, f.protects_other
+FROM (SELECT release_cell('trajectories', NULL, NULL, NULL, m.level, m.organisation, m.team, m.intervention, m.period) AS cell, NOT m.suppressed AND NOT m.held AS shown,
+             coalesce(m.suppression_reason = 'secondary', false) AS protects_other
+      FROM mart.trajectory_indicators_rest AS m) AS f
+JOIN release_cells_now AS c USING (cell);
 DELETE FROM privacy.shown_trajectory_indicators_rest WHERE cell IN (
     SELECT release_cell('trajectories', NULL, NULL, NULL, m.level, m.organisation, m.team, m.intervention, m.period) FROM mart.trajectory_indicators_rest AS m WHERE NOT m.suppressed AND NOT m.held);
 INSERT INTO privacy.shown_trajectory_indicators_rest BY NAME

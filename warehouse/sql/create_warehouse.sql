@@ -224,10 +224,14 @@ CREATE TABLE IF NOT EXISTS privacy.release_tokens (
     first_seq       INTEGER NOT NULL,
     last_seq        INTEGER            -- null while current
 );
--- Every set of trajectories a published figure was computed from: the cell and its size at
--- that release (its members follow from release_tokens).
+-- Every cell of every release: its size, and whether that release showed its figures (its
+-- members follow from release_tokens). A cell hidden to protect another may still be pinned
+-- down in part (a hidden year = 'all' minus the other years), so its later sets are compared
+-- with it too.
 CREATE TABLE IF NOT EXISTS privacy.cell_publications (
-    cell   VARCHAR NOT NULL,
-    seq    INTEGER NOT NULL,
-    n      INTEGER NOT NULL
+    cell     VARCHAR NOT NULL,
+    seq      INTEGER NOT NULL,
+    n        INTEGER NOT NULL,
+    shown    BOOLEAN NOT NULL DEFAULT true,   -- figures of this set were published
+    protects_other BOOLEAN NOT NULL DEFAULT false  -- hidden (secondary) to protect another figure
 );

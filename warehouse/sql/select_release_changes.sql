@@ -1,8 +1,10 @@
--- For each cell and each earlier release that published it with a size within $k of its size
--- now: how many trajectory versions differ between the two sets (added, removed or changed).
--- A cell whose size differs by $k or more differs by at least $k versions: not a candidate.
+-- For each cell and each earlier release that had it (shown or hidden) with a size within $k of
+-- its size now: how many trajectories differ between the two sets (added, removed, or with
+-- other values: a corrected trajectory is one trajectory, in two versions), and what that
+-- release did with it. A cell whose size differs by $k or more differs
+-- by at least $k versions: not a candidate.
 WITH candidates AS (
-    SELECT c.cell, p.seq AS base_seq
+    SELECT c.cell, p.seq AS base_seq, p.shown, p.protects_other
     FROM release_cells_now AS c
     JOIN privacy.cell_publications AS p USING (cell)
     WHERE abs(c.n - p.n) < $k
@@ -15,7 +17,8 @@ versions AS (
     JOIN release_cell_tokens AS e USING (cell)
     GROUP BY ALL
 )
-SELECT c.cell, c.base_seq, count(v.cell) FILTER (WHERE v.in_now <> v.in_base) AS changed
+SELECT c.cell, c.base_seq, c.shown, c.protects_other,
+       count(DISTINCT v.trajectory_ref) FILTER (WHERE v.in_now <> v.in_base) AS changed
 FROM candidates AS c
 LEFT JOIN versions AS v USING (cell, base_seq)
 GROUP BY ALL;
