@@ -14,10 +14,12 @@ import pandas as pd
 from scipy import stats
 
 from schemas.config import InstrumentRegistry
+from schemas.teams import TeamRegister
 from warehouse.builds import BuildInputs, record_build
 from warehouse.connection import transaction
 from warehouse.crash import crash_point
 from warehouse.sql import execute, run_sql
+from warehouse.teams import build_team_names, reconcile_stored_teams
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,7 @@ def build_marts(
     round_to: int = 0,
     reason_codes: bool = False,
     record: BuildInputs | None = None,
+    teams: Mapping[str, TeamRegister] | None = None,
 ) -> MartCounts:
     """Rebuild core and marts from staging in one transaction: readers of the warehouse see the
     previous build or this one, never a mix.
@@ -86,7 +89,9 @@ def build_marts(
     of it, `reason_codes` adds the `suppression_reason` column after the contract columns. The
     defaults give what this function gave before (primary suppression, exactly the contract
     columns); the pipeline (assets/marts.py) passes the consortium's `[suppression]` settings,
-    where secondary suppression is on unless switched off, and always asks for reason codes."""
+    where secondary suppression is on unless switched off, and always asks for reason codes.
+    `teams` (the consortium's registers) makes stored teams follow the register and names them in
+    mart.teams; without it stored teams are left as they are and named by their codes."""
     # One thread: a parallel sum adds in varying order, and analysts comparing builds must see
     # the same figure to the last digit when the data did not change.
     execute(con, "SET threads = 1")
@@ -94,7 +99,10 @@ def build_marts(
         crash_point("build:start")
         with transaction(con):
             load_instrument_registry_table(con, registry)
+            if teams is not None:
+                reconcile_stored_teams(con, teams)
             build_core(con)
+            build_team_names(con, teams or {})
             crash_point("build:core-built-uncommitted")
             build_marts_from_core(
                 con, k, secondary=secondary, round_to=round_to, reason_codes=reason_codes
