@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from pathlib import Path
 
 import duckdb
@@ -59,6 +60,17 @@ def test_teams_are_stored_as_codes_and_published_by_their_registered_names(
         ("de-boog", "JG", "Jeugd & Gezin"), ("de-boog", UNREGISTERED_TEAM, "Niet-geregistreerd team"),
         ("de-boog", "noord", "Team Noord"),
     ]
+    # Every text of the analysts' copy comes from the configuration or is a word or id of ours.
+    config = home.config()
+    registered = {*config.providers, *config.interventions, *REGISTER, *REGISTER.values(),
+                  UNREGISTERED_TEAM, "Niet-geregistreerd team",
+                  *(text for i in config.registry.instruments for text in (i.instrument, i.schaal))}
+    ours = {"consortium", "organisation", "team", "intervention", "organisation_intervention",
+            "rest_of_consortium", "all", "primary", "secondary", "accepted", "accepted_with_quarantine",
+            "ouder", "jeugdige", "professional", "leerkracht"}
+    other = [cell for cell in string_cells(home.publication)
+             if cell not in registered | ours and not re.fullmatch(r"[0-9a-f]{12,64}|\d{4}(-\d{2})?", cell)]
+    assert other == []
     page = (home.dashboard / "organisatie-de-boog.html").read_text(encoding="utf-8")
     for label in ("Team: Team Noord", "Team: Jeugd &amp; Gezin", "Team: Niet-geregistreerd team"):
         assert f">{label}<" in page, label
