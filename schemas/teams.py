@@ -68,20 +68,23 @@ def match_teams(
     line) and one for all others together (counts only). `unjudged_lines` are rows quarantined
     whole before anything else is judged (a record with the wrong number of fields): their
     `team` cell may be another column's value, an identifier, so it is never shown or counted."""
-    codes: list[str | None] = []
-    cache: dict[str, str | None] = {}
+    lookup = {value: register.code_for(value) if register is not None else None
+              for value in set(values) if value is not None}
+    codes = [None if value is None else lookup[value] or UNREGISTERED_TEAM for value in values]
+    outside = {value for value, code in lookup.items() if code is None}
+    seen: dict[str, list] = {}  # value -> [first line, rows]
+    if outside:  # a second pass only when there is something to count
+        for value, line in zip(values, lines, strict=True):
+            if value in outside and line not in unjudged_lines:
+                entry = seen.get(value)
+                if entry is None:
+                    seen[value] = [line, 1]
+                else:
+                    entry[1] += 1
     unregistered: dict[str, list] = {}  # team_key -> [first spelling, first line, rows]
-    for value, line in zip(values, lines, strict=True):
-        if value is None:
-            codes.append(None)
-            continue
-        if value not in cache:
-            cache[value] = register.code_for(value) if register is not None else None
-        code = cache[value]
-        codes.append(code if code is not None else UNREGISTERED_TEAM)
-        if code is None and line not in unjudged_lines:
-            entry = unregistered.setdefault(team_key(value), [value, line, 0])
-            entry[2] += 1
+    for value, (first, rows) in sorted(seen.items(), key=lambda item: item[1][0]):
+        entry = unregistered.setdefault(team_key(value), [value, first, 0])
+        entry[2] += rows
     if not unregistered:
         return codes
     if register is None:
