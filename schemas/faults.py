@@ -43,7 +43,7 @@ CATALOGUE: dict[str, FaultKind] = {
               "provider folder is not a registered provider code"),
         _kind("FILE_INVALID_PROVIDER_FOLDER", F,
               "De mapnaam '{detail}' is geen geldige aanbiedercode (kleine letters, cijfers en "
-              "'-', 2 tot 40 tekens).",
+              "'-', 2 tot 40 tekens, niet beginnend met '-').",
               "provider folder name is not a valid provider code"),
         _kind("FILE_INVALID_MONTH_FOLDER", F,
               "De maandmap '{detail}' heeft niet de vorm JJJJ-MM (bijvoorbeeld 2025-03). Zet de "

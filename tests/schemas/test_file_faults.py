@@ -68,7 +68,8 @@ def test_registered_providers_are_accepted(make_delivery: Callable[..., Delivery
     assert builder.inspect(config).verdict.status is Status.ACCEPTED
 
 
-@pytest.mark.parametrize("provider", ["De Boog", "DE-BOOG", "x", "de_boog", "a" * 41, "de.boog"])
+@pytest.mark.parametrize("provider", ["De Boog", "DE-BOOG", "x", "de_boog", "a" * 41, "de.boog",
+                                      "-boog"])  # a leading '-' would be a formula in a spreadsheet
 def test_invalid_provider_folder(make_delivery: Callable[..., DeliveryBuilder], config: ConsortiumConfig, provider: str) -> None:
     validated = make_delivery(provider=provider).inspect(config)
     assert_rejected(validated, "FILE_INVALID_PROVIDER_FOLDER")
