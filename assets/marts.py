@@ -51,7 +51,7 @@ def warehouse_build(context: AssetExecutionContext, home: HomeResource):  # noqa
             counts = build_marts(
                 con, config.registry, config.k, secondary=config.secondary_suppression,
                 round_to=config.round_counts_to, reason_codes=True, record=inputs,
-                release_protection=config.release_protection,
+                release_protection=config.release_protection, teams=config.teams,
             )
     context.log.info(f"warehouse {'unchanged' if unchanged else 'rebuilt'}: {counts}")
     yield dg.MaterializeResult(

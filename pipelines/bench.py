@@ -246,9 +246,6 @@ def run_bench(
     if any(home.landing.iterdir()) or home.warehouse.exists():
         raise SystemExit(f"{home.root} is not empty; give the benchmark a fresh --workdir")
     codes = bench_providers(providers)
-    (home.config_dir / "consortium.toml").write_text(
-        consortium_toml(codes, DEFAULT_INTERVENTIONS), encoding="utf-8"
-    )
     privacy = home.config_dir / "privacy.toml"  # keep landing files: the correction needs them
     privacy.write_text(
         privacy.read_text(encoding="utf-8")
@@ -267,6 +264,9 @@ def run_bench(
         trajectories_per_provider=trajectories_per_provider, seed=seed,
     )  # fmt: skip
     generate_seconds = time.perf_counter() - started
+    (home.config_dir / "consortium.toml").write_text(
+        consortium_toml(codes, DEFAULT_INTERVENTIONS, consortium.teams), encoding="utf-8"
+    )
     held_back = month_list[-1]
     # The months before the last, delivered irregularly; the late month waits in `late_dir`.
     first_load_dir, late_dir = workdir / "first-load", workdir / "late"

@@ -6,11 +6,12 @@ through the whole pipeline in two runs."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import shutil
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,13 +57,27 @@ def settle(landing: Path) -> None:
             os.utime(path, (moment, moment))
 
 
-def consortium_toml(providers: dict[str, str], interventions: dict[str, str]) -> str:
+def consortium_toml(
+    providers: dict[str, str],
+    interventions: dict[str, str],
+    teams: Mapping[str, Mapping[str, str]] | None = None,
+) -> str:
+    """A consortium.toml for these providers, interventions and team registers (provider ->
+    code -> display name; a provider without one has no registered team)."""
     lines = ["# Written by `databank demo`.", "", "[providers]"]
     lines += [f'{code} = "{name}"' for code, name in providers.items()]
     lines += ["", "[interventions]"]
     lines += [f'"{code}" = "{name}"' for code, name in interventions.items()]
+    for provider, register in (teams or {}).items():
+        lines += ["", f"[teams.{provider}]"]
+        lines += [f"{_toml_string(code)} = {_toml_string(name)}" for code, name in register.items()]
     lines += ["", "[suppression]", "k = 10", "", "[validation]", "reject_share = 0.10", ""]
     return "\n".join(lines)
+
+
+def _toml_string(text: str) -> str:
+    """A TOML basic string: JSON's escaping is valid TOML."""
+    return json.dumps(text, ensure_ascii=False)
 
 
 def run_demo(home: DatabankHome, run: Callable[[DatabankHome], int], today: dt.date) -> int:
@@ -74,9 +89,6 @@ def run_demo(home: DatabankHome, run: Callable[[DatabankHome], int], today: dt.d
             "(set DATABANK_HOME to a new folder, or use `make demo`, which starts afresh)"
         )
     home.prepare()
-    (home.config_dir / "consortium.toml").write_text(
-        consortium_toml(DEFAULT_PROVIDERS, DEFAULT_INTERVENTIONS), encoding="utf-8"
-    )
     # The demo corrects a month it delivered before, so it keeps landing files (the shipped
     # default deletes them once processed: config/privacy.toml [retention]).
     privacy = home.config_dir / "privacy.toml"
@@ -93,6 +105,11 @@ def run_demo(home: DatabankHome, run: Callable[[DatabankHome], int], today: dt.d
     consortium = write_synthetic_consortium(
         home.landing, months=months, trajectories_per_provider=DEMO_TRAJECTORIES_PER_PROVIDER
     )
+    # The register has every team the stewards deliver but one (consortium.unregistered_team):
+    # its rows are loaded under that provider's unregistered team and its reports warn.
+    (home.config_dir / "consortium.toml").write_text(
+        consortium_toml(DEFAULT_PROVIDERS, DEFAULT_INTERVENTIONS, consortium.teams), encoding="utf-8"
+    )
     held_back = home.root / "demo-held-back"
     irregular = make_irregular(home.landing, held_back, consortium)
     settle(home.landing)
@@ -103,6 +120,10 @@ def run_demo(home: DatabankHome, run: Callable[[DatabankHome], int], today: dt.d
     )
     for line in irregular.lines():
         print(f"  {line}")
+    if consortium.unregistered_team is not None:
+        provider, team = consortium.unregistered_team
+        print(f"  a team the consortium has not registered: {provider} delivers '{team}' "
+              "(loaded under its 'Niet-geregistreerd team'; the reports warn)")
     status = run(home)
     if status != 0:
         return status

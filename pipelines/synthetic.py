@@ -57,6 +57,12 @@ class SyntheticConsortium:
     interventions: dict[str, str]  # code -> display name (subset of DEFAULT_INTERVENTIONS)
     months: tuple[str, ...]
     deliveries: tuple[SyntheticDelivery, ...]
+    # provider -> {team code -> display name}: the consortium's team register. The stewards
+    # deliver display names; one team of one provider (`unregistered_team`: provider, name) is
+    # left out, as a team the consortium has not registered yet, so its rows show the read
+    # step's unregistered team and the report's warning (delivery-format.md §15).
+    teams: dict[str, dict[str, str]] = field(default_factory=dict)
+    unregistered_team: tuple[str, str] | None = None
 
 
 # The order matters: the n-th provider gets the n-th file convention (see _STYLES).
@@ -193,6 +199,14 @@ _TEAMS = (
     "Gezinsteam Oost", "Team Jong", "Team Intensief", "Team Jeugd & Gezin", "Team Ambulant",
     "Team Stad", "Team Regio",
 )  # fmt: skip
+# The code each team is registered under (consortium.toml [teams.<provider>]): stewards deliver
+# the display name, the warehouse stores the code.
+_TEAM_CODES: dict[str, str] = {
+    "Team Noord": "noord", "Team Zuid": "zuid", "Team Oost": "oost", "Team West": "west",
+    "Team Centrum": "centrum", "Gezinsteam West": "gezin-west", "Gezinsteam Oost": "gezin-oost",
+    "Team Jong": "jong", "Team Intensief": "intensief", "Team Jeugd & Gezin": "jeugd-gezin",
+    "Team Ambulant": "ambulant", "Team Stad": "stad", "Team Regio": "regio",
+}  # fmt: skip
 # Months a trajectory of each intervention is planned to take (the model stays within 2-14).
 _PLANNED_MONTHS: dict[str, tuple[float, float]] = {
     "MST": (4, 6), "FFT": (3, 6), "PMTO": (6, 10), "TRIPLE-P": (2, 5), "IPT": (6, 12),
@@ -1049,6 +1063,17 @@ def _model_providers(
     return models
 
 
+def _team_register(
+    plans: Sequence[_Plan], leave_out: tuple[str, str] | None = None
+) -> dict[str, dict[str, str]]:
+    """The consortium's team register for these providers: every team they deliver, code ->
+    display name, except `leave_out` (provider, display name)."""
+    return {
+        plan.code: {_TEAM_CODES[name]: name for name in plan.teams if (plan.code, name) != leave_out}
+        for plan in plans
+    }
+
+
 def write_synthetic_consortium(
     landing: Path,
     *,
@@ -1073,9 +1098,8 @@ def write_synthetic_consortium(
 
     landing = Path(landing)
     deliveries: list[SyntheticDelivery] = []
-    for plan, trajectories in _model_providers(
-        chosen, month_list, trajectories_per_provider, seed
-    ):
+    models = _model_providers(chosen, month_list, trajectories_per_provider, seed)
+    for plan, trajectories in models:
         code = plan.code
         static_rows = [_static_row(t, plan.style) for t in trajectories]
         ended_rows = [_ended_values(t, plan.style) for t in trajectories]
@@ -1087,11 +1111,17 @@ def write_synthetic_consortium(
                     fault_rng,
                 )
             )  # fmt: skip
+    # The second provider (the messy one: an extra column, a workbook in the demo) uses a team
+    # the consortium has not registered: its last.
+    messy = models[1 if len(models) > 1 else 0][0]
+    unregistered = (messy.code, messy.teams[-1]) if len(messy.teams) > 1 else None
     return SyntheticConsortium(
         providers=chosen,
         interventions=dict(DEFAULT_INTERVENTIONS),
         months=month_list,
         deliveries=tuple(deliveries),
+        teams=_team_register([plan for plan, _ in models], unregistered),
+        unregistered_team=unregistered,
     )
 
 
@@ -1348,6 +1378,13 @@ class IrregularConsortium:
     n_steps: int
     unregistered: str | None
     schedule: tuple[ScheduledDelivery, ...]
+    # provider -> {team code -> display name}: every team delivered is registered (the
+    # deliveries state display names; the warehouse stores codes, see `team_code`)
+    teams: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def team_code(self, provider: str, name: str) -> str:
+        """The code the warehouse stores for a team a delivery states by its display name."""
+        return next(code for code, shown in self.teams[provider].items() if shown == name)
 
     def step(self, step: int) -> tuple[ScheduledDelivery, ...]:
         return tuple(d for d in self.schedule if d.step == step)
@@ -1720,6 +1757,7 @@ def irregular_consortium(
         n_steps=steps,
         unregistered=unregistered if irregular else None,
         schedule=tuple(schedule),
+        teams=_team_register([plan for plan, _ in models]),
     )
 
 

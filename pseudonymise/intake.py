@@ -23,6 +23,7 @@ from schemas.delivery import (
     resolve_header,
 )
 from schemas.faults import DeliveryRejected, Fault
+from schemas.teams import TeamRegister, match_teams
 
 _DMY = re.compile(r"^(\d{1,2})-(\d{1,2})-(\d{4})$")
 _YMD = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
@@ -273,7 +274,8 @@ def _local_clients(
 
 
 def pseudonymise_trajectories(
-    table: RawTable, provider: str, pseudonymiser: Pseudonymiser, faults: list[Fault]
+    table: RawTable, provider: str, pseudonymiser: Pseudonymiser, faults: list[Fault],
+    teams: TeamRegister | None = None,
 ) -> pd.DataFrame:
     column = _column_getter(table)
     lines = table.lines
@@ -320,7 +322,10 @@ def pseudonymise_trajectories(
             "age_at_start": pd.Series(ages, dtype="Int64"),
             "geslacht": pd.Series(column("geslacht"), dtype="object"),
             "pc4": pd.Series(pc4s, dtype="object"),
-            "team": pd.Series(column("team"), dtype="object"),
+            # the registered code, or the unregistered team: never the delivered text (§15)
+            "team": pd.Series(
+                match_teams(column("team"), lines, teams, faults, set(table.ragged_lines)), dtype="object"
+            ),
             "interventie": pd.Series(column("interventie"), dtype="object"),
             "hulpvorm": pd.Series(column("hulpvorm"), dtype="object"),
             "startdatum": pd.to_datetime(pd.Series(dates["startdatum"], dtype="object")),
@@ -380,8 +385,10 @@ def pseudonymise_delivery(
     month: str,
     pseudonymiser: Pseudonymiser,
     column_mapping: dict[str, str] | None = None,
+    teams: TeamRegister | None = None,
 ) -> PseudonymisedDelivery:
-    """`column_mapping` is the provider's own spelling of column names (consortium.toml)."""
+    """`column_mapping` is the provider's own spelling of column names and `teams` its team
+    register (consortium.toml); without a register every team is the unregistered team."""
     faults: list[Fault] = []
     trajecten = _apply_column_mapping(tables[TRAJECTEN], column_mapping)
     metingen = _apply_column_mapping(tables[METINGEN], column_mapping)
@@ -396,7 +403,7 @@ def pseudonymise_delivery(
     for table in (trajecten, metingen):
         for line in table.ragged_lines:
             faults.append(Fault("ROW_FIELD_COUNT", table=table.name, row=line))
-    trajectories = pseudonymise_trajectories(trajecten, provider, pseudonymiser, faults)
+    trajectories = pseudonymise_trajectories(trajecten, provider, pseudonymiser, faults, teams)
     measurements = pseudonymise_measurements(metingen, provider, pseudonymiser, faults)
     return PseudonymisedDelivery(
         provider=provider,

@@ -94,7 +94,8 @@ def read_delivery(
         warnings = [Fault("WARN_FILE_IGNORED", detail=shown_name(name)) for name in files.ignored]
         tables = read_delivery_tables(files)
         pseudonymised = pseudonymise_delivery(
-            tables, provider, month, pseudonymiser, config.column_mapping.get(provider)
+            tables, provider, month, pseudonymiser, config.column_mapping.get(provider),
+            config.teams.get(provider),
         )
         del tables  # raw values end here
     except Exception as error:  # noqa: BLE001 - a defect of ours must not stop the other deliveries

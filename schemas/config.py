@@ -10,13 +10,20 @@ import math
 import re
 import shutil
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from schemas.delivery import KNOWN_COLUMNS, canonical_header
+from schemas.delivery import KNOWN_COLUMNS, UNREGISTERED_TEAM_NAME, canonical_header
+from schemas.teams import TeamRegister, team_key
+from schemas.text import TEAM_NAME_MAX, starts_like_formula
 
-PROVIDER_CODE = re.compile(r"\A[a-z0-9-]{2,40}\Z")  # \Z: no trailing line break passes
+# \Z: no trailing line break passes. delivery-format.md §1 says [a-z0-9-]{2,40}; a leading '-'
+# is refused too, because a code is written into CSV and DuckDB cells and a spreadsheet would run
+# '-…' as a formula (schemas/text.py).
+PROVIDER_CODE = re.compile(r"\A[a-z0-9][a-z0-9-]{1,39}\Z")
+PROVIDER_CODE_RULE = "[a-z0-9-]{2,40}, not starting with '-'"
 CONSORTIUM_FILE = "consortium.toml"
 INSTRUMENTS_FILE = "instruments.csv"
 QUALITY_FILE = "quality.toml"
@@ -92,6 +99,9 @@ class ConsortiumConfig:
     # provider -> {canonical header in their export -> spec column}
     column_mapping: dict[str, dict[str, str]] = field(default_factory=dict)
     registry: InstrumentRegistry = field(default_factory=lambda: InstrumentRegistry(()))
+    # [teams.<provider>]: code -> display name; a provider without a table has no registered
+    # team, so every team it delivers is stored under its unregistered team (schemas/teams.py)
+    teams: dict[str, TeamRegister] = field(default_factory=dict)
 
 
 def install_default_config(config_dir: Path) -> None:
@@ -158,15 +168,20 @@ def _load_consortium(path: Path) -> dict:
         raise ConfigError(path, line_of("providers"), "[providers] must list at least one provider")
     for code, name in providers.items():
         if not PROVIDER_CODE.match(code):
-            raise ConfigError(path, line_of(code), f"provider code {code!r} must match [a-z0-9-]{{2,40}}")
+            raise ConfigError(path, line_of(code), f"provider code {code!r} must match {PROVIDER_CODE_RULE}")
         if not isinstance(name, str):
             raise ConfigError(path, line_of(code), f"provider {code!r} needs a display name in quotes")
+        if problem := text_problem(name):
+            raise ConfigError(path, line_of(code), f"display name of provider {code!r} {problem}")
     interventions = data.get("interventions")
     if not isinstance(interventions, dict) or not interventions:
         raise ConfigError(path, line_of("interventions"), "[interventions] must list at least one code")
     for code, name in interventions.items():
         if not isinstance(name, str):
             raise ConfigError(path, line_of(code), f"intervention {code!r} needs a display name in quotes")
+        for what, value in (("code", code), ("display name", name)):
+            if problem := text_problem(value):
+                raise ConfigError(path, line_of(code), f"{what} of intervention {code!r} {problem}")
     suppression = data.get("suppression", {})
     k = suppression.get("k", 10) if isinstance(suppression, dict) else None
     if not isinstance(k, int) or isinstance(k, bool) or k < 1:
@@ -258,7 +273,9 @@ def _load_consortium(path: Path) -> dict:
                     f"{source!r} must map to a column of the delivery format, not {target!r}",
                 )
             column_mapping[provider][canonical_header(source)] = target
+    teams = _team_registers(path, data.get("teams", {}), providers, text, line_of)
     return {
+        "teams": teams,
         "column_mapping": column_mapping,
         "providers": dict(providers),
         "interventions": dict(interventions),
@@ -270,6 +287,102 @@ def _load_consortium(path: Path) -> dict:
         "show_organisation_names": show_organisation_names,
         "release_protection": release_protection,
     }
+
+
+def text_problem(text: str) -> str | None:
+    """Why a code or name of a register cannot be stored and published (None: it can). Every
+    text the marts, the analysts' copy and the dashboard show comes from a register, so this is
+    where such text is made formula-neutral and single-line (schemas/text.py)."""
+    if not text.strip():
+        return "is empty"
+    if starts_like_formula(text):
+        return f"starts with {text[0]!r}, which a spreadsheet would run as a formula"
+    if not text.isprintable():
+        return "contains a line break or another control character"
+    return None
+
+
+def _team_text_problem(text: str) -> str | None:
+    if problem := text_problem(text):
+        return problem
+    if text != text.strip():
+        return "has spaces before or after it"
+    if len(text) > TEAM_NAME_MAX:
+        return f"is longer than {TEAM_NAME_MAX} characters"
+    return None
+
+
+def _table_line(text: str, header: str) -> int | None:
+    """The line of the table header `[header]`."""
+    for number, content in enumerate(text.splitlines(), start=1):
+        if re.match(rf"^\s*\[\s*{re.escape(header)}\s*\]", content):
+            return number
+    return None
+
+
+def _line_in_table(text: str, header: str, key: str) -> int | None:
+    """The line of `key = ...` inside the table `[header]` (a team code may occur under several
+    providers, so the first match in the file would point at the wrong one); else the header's."""
+    start = _table_line(text, header)
+    if start is None:
+        return None
+    lines = text.splitlines()
+    for number in range(start, len(lines)):
+        if re.match(r"^\s*\[", lines[number]):
+            break
+        if re.match(rf'^\s*["\']?{re.escape(key)}["\']?\s*=', lines[number]):
+            return number + 1
+    return start
+
+
+def _team_registers(
+    path: Path, tables: object, providers: dict, text: str, line_of: Callable[[str], int | None]
+) -> dict[str, TeamRegister]:
+    """[teams.<provider>] tables: code = display name, per registered provider. A code or name
+    must be usable as published text (text_problem, at most 60 characters, no surrounding
+    spaces); a code may not start with '_' (the unregistered team's code does); no two entries
+    of a provider may be the same team without regard to case, and no name may be the
+    unregistered team's, so matching a delivered value is never ambiguous."""
+    if not isinstance(tables, dict):
+        raise ConfigError(path, line_of("teams"), "[teams.<provider>] tables expected")
+    registers: dict[str, TeamRegister] = {}
+    for provider, entries in tables.items():
+        header = f"teams.{provider}"
+        if not isinstance(entries, dict):
+            raise ConfigError(
+                path, _table_line(text, header) or _line_in_table(text, "teams", provider),
+                f"teams of {provider!r} must be a table [teams.{provider}] of code = display name",
+            )
+        at = _table_line(text, header)
+        if provider not in providers:
+            raise ConfigError(path, at, f"[teams.{provider}] is for {provider!r}, which is not in [providers]")
+        if not entries:
+            raise ConfigError(
+                path, at, f"[teams.{provider}] lists no teams (leave the table out while none are registered)"
+            )
+        owner: dict[str, str] = {}  # team_key -> code
+        for code, name in entries.items():
+            line = _line_in_table(text, header, code)
+            if not isinstance(name, str):
+                raise ConfigError(path, line, f"team {code!r} of {provider!r} needs a display name in quotes")
+            for what, value in (("code", code), ("display name", name)):
+                if problem := _team_text_problem(value):
+                    raise ConfigError(path, line, f"team {what} {value!r} of {provider!r} {problem}")
+            if code.startswith("_"):
+                raise ConfigError(path, line, f"team code {code!r} of {provider!r} starts with '_', which is reserved")
+            for value in dict.fromkeys((code, name)):
+                key = team_key(value)
+                if key == team_key(UNREGISTERED_TEAM_NAME):
+                    raise ConfigError(path, line, f"{value!r} is the name of the unregistered team; choose another")
+                if owner.get(key, code) != code:
+                    raise ConfigError(
+                        path, line,
+                        f"{value!r} of {provider!r} names team {owner[key]!r} too (case does not "
+                        "matter when teams are matched); give each team its own code and name",
+                    )
+                owner[key] = code
+        registers[provider] = TeamRegister(dict(entries))
+    return registers
 
 
 def load_instrument_registry(path: Path) -> InstrumentRegistry:
@@ -298,6 +411,9 @@ def parse_instrument_registry(text: str, path: Path = Path(INSTRUMENTS_FILE)) ->
         values = dict(zip(INSTRUMENT_COLUMNS, (cell.strip() for cell in row), strict=True))
         if not values["instrument"] or not values["schaal"]:
             raise ConfigError(path, line, "instrument and schaal must not be empty")
+        for name in ("instrument", "schaal"):
+            if problem := text_problem(values[name]):
+                raise ConfigError(path, line, f"{name} {values[name]!r} {problem}")
         numbers: dict[str, float] = {}
         for name in ("min", "max", "sd_ref", "r", "cutoff"):
             try:

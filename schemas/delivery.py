@@ -68,6 +68,12 @@ INFORMANT = ("ouder", "jeugdige", "professional", "leerkracht")
 MEETMOMENT = ("start", "tussen", "eind")
 BEZWAAR = ("ja", "nee")
 
+# delivery-format.md §15: a delivered team the consortium did not register for the provider is
+# stored under this code of that provider, never as delivered. It starts with `_`, which no
+# register may use (schemas/config.py), so it can never be confused with a registered team.
+UNREGISTERED_TEAM = "_niet_geregistreerd"
+UNREGISTERED_TEAM_NAME = "Niet-geregistreerd team"
+
 AGE_MIN, AGE_MAX = 0, 27
 SATISFACTION_MIN, SATISFACTION_MAX = 1.0, 10.0
 

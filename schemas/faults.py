@@ -7,7 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from schemas.delivery import is_identifying_column
+from schemas.delivery import UNREGISTERED_TEAM_NAME, is_identifying_column
+from schemas.text import looks_like_team_name
 
 
 class Level(StrEnum):
@@ -42,7 +43,7 @@ CATALOGUE: dict[str, FaultKind] = {
               "provider folder is not a registered provider code"),
         _kind("FILE_INVALID_PROVIDER_FOLDER", F,
               "De mapnaam '{detail}' is geen geldige aanbiedercode (kleine letters, cijfers en "
-              "'-', 2 tot 40 tekens).",
+              "'-', 2 tot 40 tekens, niet beginnend met '-').",
               "provider folder name is not a valid provider code"),
         _kind("FILE_INVALID_MONTH_FOLDER", F,
               "De maandmap '{detail}' heeft niet de vorm JJJJ-MM (bijvoorbeeld 2025-03). Zet de "
@@ -173,6 +174,28 @@ CATALOGUE: dict[str, FaultKind] = {
               "Regel {row} van '{table}': de postcode heeft niet de vorm 1234 AB; er is geen "
               "PC4 afgeleid.",
               "postcode not of the form 1234 AB; pc4 left empty"),
+        # delivery-format.md §15: an unregistered team is not a fault; the rows are loaded under
+        # the provider's unregistered team and the steward is told how many.
+        _kind("WARN_TEAM_UNREGISTERED", W,
+              "In '{table}' hebben {detail} het team '{value}' (de eerste op regel {row}). Het "
+              "consortium heeft dit team niet geregistreerd voor deze aanbieder; de trajecten zijn "
+              f"geladen onder '{UNREGISTERED_TEAM_NAME}'. Gebruik de code of naam van een "
+              "geregistreerd team, of vraag de beheerder het team toe te voegen aan "
+              "[teams.<aanbieder>] in config/consortium.toml.",
+              "team not in the consortium's register: loaded under the unregistered team"),
+        _kind("WARN_TEAM_UNREGISTERED_HIDDEN", W,
+              "In '{table}' hebben {detail} een team dat het consortium niet heeft geregistreerd "
+              "voor deze aanbieder (de eerste op regel {row}). De waarde wordt niet getoond: ze "
+              "lijkt geen teamnaam (een reeks cijfers, een @, een formule of te lang) en kan "
+              f"persoonsgegevens bevatten. De trajecten zijn geladen onder '{UNREGISTERED_TEAM_NAME}'. "
+              "Zet in de kolom team alleen de code of naam van een geregistreerd team.",
+              "team not in the register and not shown: loaded under the unregistered team"),
+        _kind("WARN_TEAM_REGISTER_MISSING", W,
+              "Het consortium heeft voor deze aanbieder nog geen teams geregistreerd "
+              "([teams.<aanbieder>] in config/consortium.toml ontbreekt). Alle {detail} met een "
+              f"team zijn geladen onder '{UNREGISTERED_TEAM_NAME}'. Vraag de beheerder de teams "
+              "van uw organisatie te registreren.",
+              "provider has no team register: every team loaded under the unregistered team"),
         _kind("WARN_FILE_IGNORED", W,
               "Het bestand '{detail}' in de leveringsmap hoort niet bij het aanleverformat en is "
               "niet gelezen.",
@@ -200,9 +223,11 @@ class Fault:
             or is_identifying_column(self.column)
             or len(self.value) > MAX_SHOWN_VALUE
             or not self.value.isprintable()
+            or (self.column == "team" and not looks_like_team_name(self.value))
         ):
             # A long or multi-line value is not a code: likely a shifted column or an unclosed
-            # quote that swallowed other cells, so it is not shown.
+            # quote that swallowed other cells, so it is not shown. A team is free text: shown
+            # only when it looks like a team name (delivery-format.md §15).
             object.__setattr__(self, "value", None)
 
     @property

@@ -12,6 +12,7 @@ from pathlib import Path
 from schemas.counts import DeliveryCounts
 from schemas.faults import Level
 from schemas.files import write_text_files
+from schemas.text import neutralise_formula
 from schemas.validation import DeliveryVerdict, Status
 
 STATUS_DUTCH = {
@@ -22,11 +23,6 @@ STATUS_DUTCH = {
 LEVEL_DUTCH = {Level.FILE: "levering", Level.ROW: "regel", Level.WARNING: "melding"}
 FIRST_ROWS_SHOWN = 5
 CSV_COLUMNS = ["code", "niveau", "tabel", "regel", "kolom", "waarde", "melding"]
-
-
-def neutralise_formula(text: str) -> str:
-    """A cell starting with = + - @ (or a tab/CR) would be run by Excel: prefix a quote."""
-    return "'" + text if text and text[0] in "=+-@\t\r" else text
 
 
 def verdict_summary(verdict: DeliveryVerdict) -> str:

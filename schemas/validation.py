@@ -32,6 +32,7 @@ from schemas.delivery import (
     TRAJECTEN,
 )
 from schemas.faults import Fault, Level
+from schemas.teams import without_team_values
 
 QUARANTINE_COLUMNS = [
     "table_name", "row_number", "column_name", "reason_code", "trajectory_id", "local_client_id",
@@ -423,6 +424,7 @@ def _verdict(
     if status is Status.REJECTED:  # nothing of a rejected delivery goes on
         valid_t, valid_m = valid_t.iloc[0:0], valid_m.iloc[0:0]
         objections = objections.iloc[0:0]
+        faults = without_team_values(faults)  # its columns may be shifted: no team text shown
     verdict = DeliveryVerdict(
         provider=delivery.provider,
         month=delivery.month,

@@ -6,7 +6,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Callable, Sequence
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 from pseudonymise.keys import generate_key_file
@@ -40,6 +41,22 @@ k = {k}
 [validation]
 reject_share = 0.10
 """
+# Every team the pipeline tests deliver, registered for both providers with code = display name,
+# so a stored or published team reads as the delivered one; anything else a test delivers is
+# stored under the provider's unregistered team (delivery-format.md §15).
+TEST_TEAMS = (
+    "Team Noord", "Team Zuid", "Team Oost", "Team West", "Team Klein", "Februari", "Maart",
+    "Maart gecorrigeerd", "Goed", "Fout", "Gecorrigeerd", "Na rotatie", "Na herstel",
+)
+
+
+def teams_toml(teams: Mapping[str, Iterable[str] | Mapping[str, str]]) -> str:
+    """[teams.<provider>] tables: a list of names registers each with code = name."""
+    lines = []
+    for provider, register in teams.items():
+        pairs = register.items() if isinstance(register, Mapping) else ((n, n) for n in register)
+        lines += [f"[teams.{provider}]", *(f"{json.dumps(c)} = {json.dumps(n)}" for c, n in pairs), ""]
+    return "\n".join(lines)
 
 
 # write_delivery(landing, provider, month, trajecten, metingen=(), encoding=, delimiter=) -> folder
@@ -113,11 +130,19 @@ def set_landing_retention(home: DatabankHome, rule: str) -> None:
     )
 
 
-def make_home(root: Path, k: int = 10, with_key: bool = True, retention: str = "keep") -> DatabankHome:
-    """Tests re-run deliveries from landing, so test homes keep landing files unless asked."""
+def make_home(
+    root: Path, k: int = 10, with_key: bool = True, retention: str = "keep",
+    teams: Mapping[str, Iterable[str] | Mapping[str, str]] | None = None,
+) -> DatabankHome:
+    """Tests re-run deliveries from landing, so test homes keep landing files unless asked.
+    `teams`: the team registers (default: TEST_TEAMS for both providers)."""
     home = DatabankHome(root)
     home.prepare()
-    (home.config_dir / "consortium.toml").write_text(TEST_CONSORTIUM.format(k=k), encoding="utf-8")
+    if teams is None:
+        teams = {"de-boog": TEST_TEAMS, "horizon-jeugd": TEST_TEAMS}
+    (home.config_dir / "consortium.toml").write_text(
+        TEST_CONSORTIUM.format(k=k) + "\n" + teams_toml(teams), encoding="utf-8"
+    )
     set_landing_retention(home, retention)
     if with_key:
         generate_key_file(home.key_file)

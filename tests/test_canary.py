@@ -14,7 +14,8 @@ import pytest
 
 from pipelines.cli import main
 from pipelines.runner import run_pipeline
-from tests.builders import DeliveryWriter, measurement, string_cells, trajectory
+from schemas.delivery import UNREGISTERED_TEAM
+from tests.builders import DeliveryWriter, database_rows, measurement, string_cells, trajectory
 from warehouse.home import DatabankHome
 
 TODAY = dt.date(2026, 11, 25)
@@ -36,9 +37,14 @@ CANARY_IDENTIFIERS = {
 }
 BAD_BSN = "123456780"  # fails the elfproef: its row is quarantined
 EXTRA_COLUMN_VALUE = "Dr. Kanariehouder"
+# Free text in `team` (issue 12): a name with a valid BSN, and a spreadsheet formula. Neither is
+# registered, so both rows load under de-boog's unregistered team and the text goes nowhere.
+TEAM_WITH_BSN = "Jan de Vries 123456782"
+TEAM_FORMULA = '=HYPERLINK("http://x","y")'
 CANARIES = sorted(
     {*CANARY_IDENTIFIERS.values(), BAD_BSN, EXTRA_COLUMN_VALUE, "9999ZZ", "2009-11-17",
-     "CLNR-KANARIE-78", "TRJ-KANARIE-89", "TRJ-KANARIE-90"}
+     "CLNR-KANARIE-78", "TRJ-KANARIE-89", "TRJ-KANARIE-90",
+     TEAM_WITH_BSN, "Jan de Vries", "123456782", TEAM_FORMULA, "HYPERLINK"}
 )
 
 
@@ -49,6 +55,9 @@ def canary_deliveries(home: DatabankHome, write_delivery: DeliveryWriter) -> Pat
         trajectory(0, **{**CANARY_IDENTIFIERS, "clientnummer": "CLNR-KANARIE-78",
                          "traject_id": "TRJ-KANARIE-89", "bsn": BAD_BSN}),
         *ordinary,
+        # ended, with scores: in the marts, the analysts' copy, the dashboard and the extract
+        trajectory(20, team=TEAM_WITH_BSN, einddatum="20-03-2025", reden_einde="1"),
+        trajectory(21, team=TEAM_FORMULA, einddatum="20-03-2025", reden_einde="1"),
     ]
     metingen = [
         measurement(0, "start", "05-01-2025", "70", clientnummer="CLNR-KANARIE-77", traject_id="TRJ-KANARIE-88"),
@@ -56,6 +65,8 @@ def canary_deliveries(home: DatabankHome, write_delivery: DeliveryWriter) -> Pat
         # Unknown trajectory: quarantined measurement carrying canaries.
         measurement(0, "start", "05-01-2025", "70", clientnummer="CLNR-KANARIE-78", traject_id="TRJ-KANARIE-90"),
         *[measurement(n, "start", "05-01-2025", "66") for n in range(1, 20)],
+        *[measurement(n, moment, day, score) for n in (20, 21)
+          for moment, day, score in (("start", "05-01-2025", "71"), ("eind", "15-03-2025", "58"))],
     ]
     folder = write_delivery(home.landing, "de-boog", "2025-03", accepted, metingen)
     # An extra column the spec does not know: dropped, its values never stored.
@@ -64,7 +75,8 @@ def canary_deliveries(home: DatabankHome, write_delivery: DeliveryWriter) -> Pat
     (folder / "trajecten.csv").write_bytes(("\r\n".join(text) + "\r\n").encode("cp1252"))
     os.utime(folder / "trajecten.csv", (1_700_000_000, 1_700_000_000))  # a finished file
     # A rejected delivery full of canaries (every row faulty: over the threshold).
-    rejected = [trajectory(0, **{**CANARY_IDENTIFIERS, "bsn": BAD_BSN}) for _ in range(3)]
+    rejected = [trajectory(0, **{**CANARY_IDENTIFIERS, "bsn": BAD_BSN, "team": team})
+                for team in (TEAM_WITH_BSN, TEAM_FORMULA, "Team Noord")]
     write_delivery(home.landing, "horizon-jeugd", "2025-03", rejected, [])
     return folder
 
@@ -135,11 +147,24 @@ def test_canary_rows_were_really_processed(home: DatabankHome, write_delivery: D
         birth_year = con.execute(
             "SELECT birth_year, pc4 FROM core.trajectories WHERE birth_year = 2009"
         ).fetchall()
+        teams = con.execute(
+            "SELECT team, count(*) FROM core.trajectories WHERE provider = 'de-boog' GROUP BY ALL ORDER BY ALL"
+        ).fetchall()
     finally:
         con.close()
     assert ("de-boog", "ROW_BSN_INVALID") in quarantine
     assert ("de-boog", "ROW_TRAJECTORY_UNKNOWN") in quarantine
     assert birth_year == [(2009, "9999")]
+    # the two free-text teams are loaded, as de-boog's unregistered team, and published as such
+    assert teams == [("Team Noord", 20), (UNREGISTERED_TEAM, 2)]
+    published = database_rows(
+        home.publication, "SELECT organisation, team, team_name, (SELECT count(*) FROM mart.trajectory_indicators "
+        "WHERE level = 'team' AND team = t.team AND NOT suppressed) FROM mart.teams AS t ORDER BY ALL",
+    )
+    assert ("de-boog", UNREGISTERED_TEAM, "Niet-geregistreerd team", 2) in published
+    report = (home.reports / "de-boog" / "2025-03" / "rapport.txt").read_text(encoding="utf-8")
+    assert "WARN_TEAM_UNREGISTERED_HIDDEN (melding): 1x" in report
+    assert "hebben 2 regels (2 verschillende waarden) een team" in report
 
 
 def test_unexpected_error_in_read_step_keeps_values_out_of_dagster_storage(

@@ -13,7 +13,7 @@ from pseudonymise.keys import throwaway_key
 from pseudonymise.pseudonyms import Pseudonymiser
 from schemas.check import inspect_delivery
 from schemas.config import load_config
-from schemas.delivery import COLUMNS
+from schemas.delivery import COLUMNS, UNREGISTERED_TEAM
 from tests.builders import METINGEN_HEADER, TRAJECTEN_HEADER, measurement, render_csv, trajectory
 from warehouse.privacy import PSEUDONYM_COLUMNS
 
@@ -48,16 +48,20 @@ def delivered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
         postcode="9876 ZY", einddatum="20-03-2025", reden_einde="1", doelrealisatie="2",
         tevredenheid="8",
     )
-    (folder / "trajecten.csv").write_text(render_csv(TRAJECTEN_HEADER, [row, trajectory(2)]), encoding="utf-8")
+    unregistered = trajectory(3, team="Registerteam Kanarie 98765")  # not in the register
+    (folder / "trajecten.csv").write_text(
+        render_csv(TRAJECTEN_HEADER, [row, trajectory(2, team=" TEAM NOORD "), unregistered]), encoding="utf-8"
+    )
     (folder / "metingen.csv").write_text(
         render_csv(METINGEN_HEADER, [measurement(1, "start", "05-01-2025", "70")]), encoding="utf-8"
     )
+    config = load_config(Path("schemas/defaults"))
     validated = inspect_delivery(
-        folder, "de-boog", "2025-03", load_config(Path("schemas/defaults")),
-        Pseudonymiser(throwaway_key()), dt.date(2026, 11, 25),
+        folder, "de-boog", "2025-03", config, Pseudonymiser(throwaway_key()), dt.date(2026, 11, 25),
     )
     assert validated.verdict.status.value == "accepted"
-    return {"row": row, "trajecten": validated.trajectories, "metingen": validated.measurements}
+    return {"row": row, "trajecten": validated.trajectories, "metingen": validated.measurements,
+            "unregistered": unregistered["team"], "teams": config.teams["de-boog"]}
 
 
 @pytest.mark.parametrize("entry", register(), ids=lambda e: f"{e['table']}.{e['column']}")
@@ -81,6 +85,14 @@ def test_register_row_matches_what_the_read_step_stores(entry: dict[str, str], d
     elif treatment == "generalised":
         assert column not in fields and stored <= fields
         assert raw and not any(raw in cell for cell in all_cells)
+    elif treatment == "registered":
+        # stored as a code of the provider's register (or its unregistered team), never as delivered
+        assert stored == {column, UNREGISTERED_TEAM} and column in fields
+        codes = set(frame[column])
+        assert codes == set(delivered["teams"].names) & codes | {UNREGISTERED_TEAM}
+        assert len(codes) == 2  # a registered team (delivered by name, in two spellings) and the other
+        for text in (raw, delivered["unregistered"]):
+            assert text and not any(text in cell for cell in all_cells)
     elif treatment == "acted on":
         assert column not in fields
     else:

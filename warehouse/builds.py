@@ -33,7 +33,7 @@ def last_build(con: duckdb.DuckDBPyConnection) -> tuple[str, str] | None:
 
 
 MART_TABLES = ("outcome_scores", "trajectory_indicators", "outcome_scores_rest",
-               "trajectory_indicators_rest")
+               "trajectory_indicators_rest", "teams")
 
 
 def marts_exist(con: duckdb.DuckDBPyConnection) -> bool:

@@ -53,7 +53,10 @@ _GROUP_COLUMNS = (
            "organisation_intervention.", CODE, _spec("4")),
     Column("organisation", "Provider code (as registered in config/consortium.toml); null on levels "
            "that do not group by provider.", CODE, _spec("6")),
-    Column("team", "Team name as the provider delivers it; only on level team.", "text", _spec("4")),
+    Column("team", "Team code as the consortium registered it for the organisation "
+           "(config/consortium.toml [teams.<provider>]), or '_niet_geregistreerd' for the "
+           "organisation's trajectories delivered with a team it did not register; only on level "
+           "team. Display names: mart.teams.", CODE, _spec("4")),
     Column("intervention", "Intervention code; only on levels intervention and "
            "organisation_intervention.", CODE, _spec("4")),
     Column("period", "Calendar year of the trajectories' end date ('2025'), or 'all'.", "text", _spec("7.5")),
@@ -148,6 +151,14 @@ TABLES: tuple[Table, ...] = (
            Column("rows_metingen", "Rows read from metingen.", "count of rows"),
            Column("quarantined_trajecten", "trajecten rows set aside as faulty.", "count of rows"),
            Column("quarantined_metingen", "metingen rows set aside as faulty.", "count of rows"))),
+    Table("mart.teams",
+          "The display name of every team code, per organisation, from the consortium's team "
+          "register (config/consortium.toml [teams.<provider>]): the names the dashboard shows. "
+          "A delivered team value is never published; trajectories whose team was not registered "
+          "are one group per organisation, '_niet_geregistreerd' ('Niet-geregistreerd team').",
+          (Column("organisation", "Provider code.", CODE),
+           Column("team", "Team code, as in the `team` column of the other tables.", CODE),
+           Column("team_name", "Display name of the team.", "text"))),
     Table("mart.build_info", "Which build this copy holds.",
           (Column("build_id", "Identifier of the build; equal in two readings means same figures.", CODE),
            Column("built_at", "When the build was made.", "timestamp"))),
@@ -173,12 +184,13 @@ EXAMPLE_QUERIES: tuple[ExampleQuery, ...] = (
         "ORDER BY o.organisation",
     ),
     ExampleQuery(
-        "Teams: planned end, goals and satisfaction; suppressed rows say so",
-        "SELECT organisation, team, n_ended, pct_planned_end, pct_goals_achieved,\n"
-        "       mean_satisfaction, suppressed\n"
-        "FROM mart.trajectory_indicators\n"
-        "WHERE level = 'team' AND period = 'all'\n"
-        "ORDER BY organisation, team",
+        "Teams by name: planned end, goals and satisfaction; suppressed rows say so",
+        "SELECT i.organisation, t.team_name, i.n_ended, i.pct_planned_end, i.pct_goals_achieved,\n"
+        "       i.mean_satisfaction, i.suppressed\n"
+        "FROM mart.trajectory_indicators AS i\n"
+        "JOIN mart.teams AS t USING (organisation, team)\n"
+        "WHERE i.level = 'team' AND i.period = 'all'\n"
+        "ORDER BY i.organisation, t.team_name",
     ),
     ExampleQuery(
         "Interventions per year (end date), reliable change",

@@ -15,6 +15,7 @@ import pandas as pd
 from scipy import stats
 
 from schemas.config import InstrumentRegistry
+from schemas.teams import TeamRegister
 from warehouse.builds import BuildInputs, record_build
 from warehouse.connection import transaction
 from warehouse.crash import crash_point
@@ -27,6 +28,7 @@ from warehouse.release import (
     start_release,
 )
 from warehouse.sql import execute, run_sql
+from warehouse.teams import build_team_names, reconcile_stored_teams
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,7 @@ def build_marts(
     reason_codes: bool = False,
     record: BuildInputs | None = None,
     release_protection: bool | None = None,
+    teams: Mapping[str, TeamRegister] | None = None,
 ) -> MartCounts:
     """Rebuild core and marts from staging in one transaction: readers of the warehouse see the
     previous build or this one, never a mix.
@@ -101,7 +104,10 @@ def build_marts(
     `release_protection` (the pipeline passes `[publication] release_protection`) makes the
     build a release (warehouse/release.py): True holds figures a reader keeping every release
     could difference, False publishes current figures; either way the marts get `held` and
-    `held_from_build` and the release is remembered. None (the default) leaves releases out."""
+    `held_from_build` and the release is remembered. None (the default) leaves releases out.
+
+    `teams` (the consortium's registers) makes stored teams follow the register and names them in
+    mart.teams; without it stored teams are left as they are and named by their codes."""
     # One thread: a parallel sum adds in varying order, and analysts comparing builds must see
     # the same figure to the last digit when the data did not change.
     execute(con, "SET threads = 1")
@@ -109,7 +115,10 @@ def build_marts(
         crash_point("build:start")
         with transaction(con):
             load_instrument_registry_table(con, registry)
+            if teams is not None:
+                reconcile_stored_teams(con, teams)
             build_core(con)
+            build_team_names(con, teams or {})
             crash_point("build:core-built-uncommitted")
             # in the same transaction: a build and its record, or neither
             build_id = record_build(con, record) if record is not None else uuid.uuid4().hex[:12]

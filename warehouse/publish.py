@@ -14,7 +14,7 @@ from warehouse.sql import execute, run_sql
 
 PUBLISHED_TABLES = (
     "mart.outcome_scores", "mart.trajectory_indicators", "mart.deliveries", "mart.build_info",
-    "mart.outcome_scores_rest", "mart.trajectory_indicators_rest",
+    "mart.outcome_scores_rest", "mart.trajectory_indicators_rest", "mart.teams",
 )
 
 

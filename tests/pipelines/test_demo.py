@@ -7,8 +7,9 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
-from pipelines.demo import make_irregular
-from pipelines.synthetic import write_synthetic_consortium
+from pipelines.demo import consortium_toml, make_irregular
+from pipelines.synthetic import DEFAULT_INTERVENTIONS, DEFAULT_PROVIDERS, write_synthetic_consortium
+from schemas.config import load_config
 
 MONTHS = ("2025-03", "2025-04", "2025-05", "2025-06", "2025-07", "2025-08")
 
@@ -33,3 +34,14 @@ def test_make_irregular_leaves_out_holds_back_and_converts(tmp_path: Path) -> No
     [delivery] = [d for d in consortium.deliveries if (d.provider, d.month) == (codes[1], "2025-07")]
     assert book["trajecten"].max_row == delivery.n_trajecten + 1
     assert book["metingen"].max_row == delivery.n_metingen + 1
+
+
+def test_the_demo_configuration_registers_the_teams_but_one(tmp_path: Path) -> None:
+    consortium = write_synthetic_consortium(tmp_path / "landing", months=MONTHS[:2], trajectories_per_provider=20)
+    (tmp_path / "consortium.toml").write_text(
+        consortium_toml(DEFAULT_PROVIDERS, DEFAULT_INTERVENTIONS, consortium.teams), encoding="utf-8"
+    )
+    config = load_config(tmp_path)  # instruments.csv and the rest: the shipped defaults
+    assert {p: r.names for p, r in config.teams.items()} == consortium.teams
+    provider, team = consortium.unregistered_team
+    assert config.teams[provider].code_for(team) is None

@@ -22,6 +22,7 @@ drawing them is a third of a small run's time.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import os
@@ -194,6 +195,18 @@ def compare_verdicts(consortium: IrregularConsortium, step: int, summary: RunSum
     return problems
 
 
+def with_team_codes(
+    consortium: IrregularConsortium, deliveries: list[ScheduledDelivery]
+) -> list[ScheduledDelivery]:
+    """The deliveries state teams by display name; the marts group by the registered code."""
+    return [
+        dataclasses.replace(d, trajectories=tuple(
+            dataclasses.replace(t, team=consortium.team_code(t.provider, t.team)) for t in d.trajectories
+        ))
+        for d in deliveries
+    ]
+
+
 def check_seed(
     seed: int, root: str, *, irregular: bool = True, steps: int = STEPS, draw_charts: bool = False
 ) -> tuple[list[str], list[Shown], float]:
@@ -209,7 +222,8 @@ def check_seed(
     os.environ["DATABANK_HOME"] = str(home.root)
     os.environ.pop("DATABANK_KEY_FILE", None)
     (home.config_dir / "consortium.toml").write_text(
-        consortium_toml(consortium.providers, consortium.interventions).replace("k = 10", f"k = {K}"),
+        consortium_toml(consortium.providers, consortium.interventions, consortium.teams)
+        .replace("k = 10", f"k = {K}"),
         encoding="utf-8",
     )
     failures: list[str] = []
@@ -226,7 +240,7 @@ def check_seed(
                 if status.startswith("accepted") and (provider, month) in landing:
                     read[(provider, month)] = landing[(provider, month)]
             problems = compare_verdicts(consortium, step, summary)
-            reference = reference_marts(consortium.in_force(step), K)
+            reference = reference_marts(with_team_codes(consortium, consortium.in_force(step)), K)
             mart_problems, share = compare_marts(home, reference)
             problems += mart_problems
             shares.append(share)

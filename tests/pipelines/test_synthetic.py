@@ -278,6 +278,18 @@ def test_trajecten_values_are_valid_and_plausible(clean: SyntheticConsortium) ->
         assert 3 <= len(teams) <= 4
 
 
+def test_the_team_register_holds_every_delivered_team_but_one(clean: SyntheticConsortium) -> None:
+    """The demo's consortium registers the teams its stewards deliver (by display name), except
+    one team of the second provider, so the demo shows the unregistered team and its warning."""
+    delivered = {(d.provider, r["team"]) for d in clean.deliveries
+                 for r in tables(clean, d.provider, d.month)[0]}  # fmt: skip
+    registered = {(p, name) for p, register in clean.teams.items() for name in register.values()}
+    assert clean.unregistered_team is not None and clean.unregistered_team[0] == list(PROVIDERS)[1]
+    assert delivered - registered == {clean.unregistered_team}
+    assert registered <= delivered
+    assert all(code != name for register in clean.teams.values() for code, name in register.items())
+
+
 def test_clients_recur_within_and_across_providers(clean: SyntheticConsortium) -> None:
     trajectories_of: dict[tuple[str, str], set[str]] = defaultdict(set)
     providers_of_bsn: dict[str, set[str]] = defaultdict(set)
@@ -443,6 +455,12 @@ def irregular(seed: int, **options: object) -> IrregularConsortium:
         months=IRREGULAR_MONTHS, providers=dict(list(DEFAULT_PROVIDERS.items())[:3]),
         trajectories_per_provider=30, seed=seed, **options,
     )  # fmt: skip
+
+
+def test_irregular_consortium_registers_every_team_it_delivers() -> None:
+    consortium = irregular(5)
+    stated = {(t.provider, t.team) for d in consortium.schedule for t in d.trajectories}
+    assert stated and all(consortium.team_code(p, name) in consortium.teams[p] for p, name in stated)
 
 
 def test_irregular_consortium_is_deterministic_and_irregular() -> None:

@@ -27,9 +27,11 @@ from pseudonymise.pseudonyms import Pseudonymiser
 from pseudonymise.read import RawTable
 from schemas.delivery import METINGEN, TRAJECTEN
 from schemas.faults import DeliveryRejected, Fault
+from schemas.teams import TeamRegister
 
 PROVIDER = "de-boog"
 MONTH = "2025-03"
+TEAMS = TeamRegister({"noord": "Team Noord"})  # the register of every provider in these tests
 KEY = key_from_material(b"k" * KEY_BYTES)
 
 
@@ -107,12 +109,15 @@ def deliver(
     meting_columns: list[str] | None = None,
     provider: str = PROVIDER,
     pseudonymiser: Pseudonymiser | None = None,
+    teams: TeamRegister | None = TEAMS,
 ) -> PseudonymisedDelivery:
     tables = {
         TRAJECTEN: raw_table(TRAJECTEN, traject_columns or TRAJECT_COLUMNS, trajectories),
         METINGEN: raw_table(METINGEN, meting_columns or METING_COLUMNS, measurements),
     }
-    return pseudonymise_delivery(tables, provider, MONTH, pseudonymiser or Pseudonymiser(KEY))
+    return pseudonymise_delivery(
+        tables, provider, MONTH, pseudonymiser or Pseudonymiser(KEY), teams=teams
+    )
 
 
 def codes(faults: list[Fault]) -> list[str]:

@@ -391,7 +391,7 @@ def test_values_are_trimmed(delivery: DeliveryBuilder, config: ConsortiumConfig)
     delivery.set(M, 0, score=" 70 ")
     validated = delivery.inspect(config)
     assert validated.verdict.status is Status.ACCEPTED
-    assert validated.trajectories.loc[0, "team"] == "Team Zuid"
+    assert validated.trajectories.loc[0, "team"] == "zuid"  # the registered code of "Team Zuid"
 
 
 # --- field count ----------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from pathlib import Path
 from openpyxl import Workbook
 from stdnum.nl import bsn as stdnum_bsn
 
-from tests.builders import METINGEN_HEADER, TRAJECTEN_HEADER
+from tests.builders import METINGEN_HEADER, TEST_TEAMS, TRAJECTEN_HEADER
 
 ACCEPTED = "accepted"
 QUARANTINE = "accepted_with_quarantine"
@@ -37,6 +37,9 @@ OORDEEL = {
     "AFGEWEZEN": REJECTED,
 }
 T, M = "trajecten", "metingen"
+# The corpus consortium's team registers: horizon-jeugd has none, so every team it delivers is
+# the unregistered team and its reports say so once (WARN_TEAM_REGISTER_MISSING).
+CORPUS_TEAMS = {"de-boog": TEST_TEAMS}
 DROPPED = "WARN_COLUMN_DROPPED"  # the canary column `dossierhouder` every base file carries
 PAST = (1_700_000_000, 1_700_000_000)  # files older than the sensor's settling time
 
@@ -908,16 +911,18 @@ _CASES: list[Case] = [
     case("ten_thousand_and_one_columns", many_columns(10_001 - len(T_HEADER)), REJECTED, "FILE_TOO_LARGE"),
     # -- big values and many columns: accepted, nothing echoed ------------------------------------------
     case("two_mb_opmerkingen", huge_field("opmerkingen", "ZQX-GEHEIM "), ACCEPTED, DROPPED),
-    case("two_mb_team", huge_field("team", "TEAMLANG "), ACCEPTED, DROPPED, forbidden=("TEAMLANG",)),
+    case("two_mb_team", huge_field("team", "TEAMLANG "), ACCEPTED, DROPPED, "WARN_TEAM_UNREGISTERED_HIDDEN",
+         forbidden=("TEAMLANG",)),
     case("two_mb_geslacht", huge_field("geslacht", "GESLACHTLANG "), QUARANTINE, DROPPED,
          "ROW_CODE_UNKNOWN", rows={T: (line(7),)}, forbidden=("GESLACHTLANG",)),
     case("five_thousand_extra_columns", many_columns(5000), ACCEPTED, DROPPED, html=("veld_04999",)),
     # -- formulas and HTML ----------------------------------------------------------------------------
     case("spreadsheet_formulas", formulas, QUARANTINE, DROPPED, "ROW_CODE_UNKNOWN",
-         "ROW_SCORE_OUT_OF_RANGE",
+         "ROW_SCORE_OUT_OF_RANGE", "WARN_TEAM_UNREGISTERED_HIDDEN",
          rows={T: (line(3), line(4), line(5), line(6)), M: (line(1),)},
          shown=("'+1", "'-1", "'@sum(a1)", "'=1+2", "'-5"), forbidden=("HYPERLINK", "+31 6")),
     case("html_injection", html_injection, QUARANTINE, DROPPED, "ROW_CODE_UNKNOWN", "WARN_FILE_IGNORED",
+         "WARN_TEAM_UNREGISTERED_HIDDEN",
          rows={T: (line(2), line(3))}, html=("&lt;script&gt;", "&lt;img src=x", "&lt;svg onload")),
     case("xlsx_formula_cells", xlsx_formula_cells, QUARANTINE, DROPPED, "ROW_REQUIRED_EMPTY",
          "ROW_CODE_UNKNOWN", rows={T: (line(2), line(4), line(6))}, shown=("'=1+1",),
@@ -933,7 +938,8 @@ _CASES: list[Case] = [
     case("month_too_early", base, REJECTED, "FILE_MONTH_TOO_EARLY", month="2014-12"),
     case("month_without_leading_zero", base, REJECTED, "FILE_INVALID_MONTH_FOLDER", month="2020-1"),
     case("month_folder_copy", base, REJECTED, "FILE_INVALID_MONTH_FOLDER", month="2020-02 - kopie"),
-    case("current_month", base, ACCEPTED, DROPPED, provider="horizon-jeugd", month=current_month()),
+    case("current_month", base, ACCEPTED, DROPPED, "WARN_TEAM_REGISTER_MISSING", provider="horizon-jeugd",
+         month=current_month()),
     case("unregistered_provider", base, REJECTED, "FILE_UNKNOWN_PROVIDER", provider="onbekende-aanbieder"),
     case("provider_folder_with_space", base, REJECTED, "FILE_INVALID_PROVIDER_FOLDER", provider="De Boog"),
     case("provider_folder_html", base, REJECTED, "FILE_INVALID_PROVIDER_FOLDER",
@@ -1017,10 +1023,11 @@ _CASES: list[Case] = [
          forbidden=("98765",)),
     case("header_copy_in_data", header_copy, QUARANTINE, DROPPED, "ROW_BSN_INVALID", "ROW_DATE_INVALID",
          "ROW_CODE_UNKNOWN", "ROW_NUMBER_INVALID", "WARN_POSTCODE_INVALID", "ROW_INSTRUMENT_UNKNOWN",
-         rows={T: (12,), M: (7,)}),
+         "WARN_TEAM_UNREGISTERED", rows={T: (12,), M: (7,)}, shown=("team",)),
     case("concatenated_exports", concatenated_exports, REJECTED, DROPPED, "FILE_TOO_MANY_FAULTS",
          "ROW_TRAJECTORY_DUPLICATE", "ROW_BSN_INVALID", "ROW_DATE_INVALID", "ROW_CODE_UNKNOWN",
          "ROW_NUMBER_INVALID", "WARN_POSTCODE_INVALID",
+         "WARN_TEAM_UNREGISTERED_HIDDEN",  # the header copy's "team": rejected, so not shown
          rows={T: tuple(range(2, 2 * (N + 1) + 1))}),
     case("multiline_fields", multiline_field, QUARANTINE, DROPPED, "ROW_BSN_INVALID", "ROW_SCORE_OUT_OF_RANGE",
          rows={T: (9,), M: (line(2),)}),
@@ -1036,10 +1043,11 @@ _CASES: list[Case] = [
     case("only_objections", only_objections, ACCEPTED, DROPPED, excluded=(5, 5)),
     # -- real exports that must be read as they are -------------------------------------------------
     case("utf8_bom_crlf_semicolon_decimal_comma", variant_bom_crlf_decimal_comma, ACCEPTED),
-    case("cp1252_comma_iso_dates_lf_header_case", variant_cp1252_comma_iso_lf, ACCEPTED),
+    case("cp1252_comma_iso_dates_lf_header_case", variant_cp1252_comma_iso_lf, ACCEPTED,
+         "WARN_TEAM_UNREGISTERED", shown=("Team Zuid\u00e9\u00e9",)),  # decoded, not registered
     case("bom_comma_quoted_decimals_upper_file_names", variant_comma_quoted_decimals_upper_names, ACCEPTED),
     case("padded_values", variant_padded_values, ACCEPTED),
-    case("mixed_utf8_cp1252", mixed_encodings, ACCEPTED, DROPPED),
+    case("mixed_utf8_cp1252", mixed_encodings, ACCEPTED, DROPPED, "WARN_TEAM_UNREGISTERED_HIDDEN"),
     case("trailing_empty_rows", trailing_empty_rows, ACCEPTED, DROPPED),
     case("xlsx_real_export", xlsx_real_export, QUARANTINE, DROPPED, "ROW_BSN_INVALID", rows={T: (8,)},
          check_file="export.xlsx"),

@@ -13,6 +13,7 @@ from tests.builders import make_home
 from tests.stewards.corpus import (
     CASES,
     CORPUS_DAY,
+    CORPUS_TEAMS,
     EXIT_STATUS,
     Case,
     leaks,
@@ -25,7 +26,8 @@ from tests.stewards.corpus import (
 @pytest.fixture(scope="module")
 def config_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The test consortium (providers de-boog and horizon-jeugd, interventions MST and FFT)."""
-    return make_home(tmp_path_factory.mktemp("consortium"), k=1, with_key=False).config_dir
+    home = make_home(tmp_path_factory.mktemp("consortium"), k=1, with_key=False, teams=CORPUS_TEAMS)
+    return home.config_dir
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,7 @@ from tests.builders import make_home, string_cells
 from tests.stewards.corpus import (
     CASES,
     CORPUS_DAY,
+    CORPUS_TEAMS,
     REJECTED,
     Case,
     leaks,
@@ -44,7 +45,7 @@ def run_corpus(root: Path, cases: list[Case]) -> CorpusRun:
         patch.setenv("DATABANK_HOME", str(root / "home"))
         patch.delenv("DATABANK_KEY_FILE", raising=False)
         patch.setenv("DAGSTER_HOME", str(root / "home" / "dagster"))
-        home = make_home(root / "home", k=1)
+        home = make_home(root / "home", k=1, teams=CORPUS_TEAMS)
         for case in cases:
             place(case, home.landing, root / "outside")
         out, err = io.StringIO(), io.StringIO()

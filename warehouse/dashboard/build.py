@@ -26,7 +26,8 @@ from markupsafe import Markup
 from warehouse.dashboard.charts import IndicatorBar, ScoreBar, indicator_chart, score_chart
 
 # Bump when the pages change shape, so an unchanged build is still rendered anew after an upgrade.
-DASHBOARD_FORMAT = 1
+# 2: teams are shown by their registered display name (mart.teams).
+DASHBOARD_FORMAT = 2
 MARKER = "dashboard.json"
 ALL = "all"
 INSTRUMENT_NAMES = {
@@ -205,6 +206,8 @@ class Published:
     scores: list[dict]
     indicators: list[dict]
     build_id: str | None
+    # (organisation, team code) -> the registered display name (mart.teams)
+    team_names: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
 def _fetch(con: duckdb.DuckDBPyConnection, table: str, period: str) -> list[dict]:
@@ -227,9 +230,11 @@ def read_publication(publication: Path, period: str = ALL) -> Published:
                             ("trajectory_indicators_rest", indicators)):
             into += _fetch(con, table, period)
         build = con.execute("SELECT build_id FROM mart.build_info").fetchall()
+        names = con.execute("SELECT organisation, team, team_name FROM mart.teams").fetchall()
     finally:
         con.close()
-    return Published(scores, indicators, build[0][0] if build else None)
+    return Published(scores, indicators, build[0][0] if build else None,
+                     {(organisation, team): name for organisation, team, name in names})
 
 
 # --- pages ----------------------------------------------------------------------------------------
@@ -255,11 +260,16 @@ class Page:
 
 
 class _Labels:
-    def __init__(self, settings: DashboardSettings) -> None:
+    def __init__(self, settings: DashboardSettings, team_names: Mapping[tuple[str, str], str]) -> None:
         self.settings = settings
+        self.team_names = team_names
 
     def organisation(self, code: str) -> str:
         return self.settings.providers.get(code, code)
+
+    def team(self, organisation: str, code: str) -> str:
+        """The registered display name (mart.teams); a code is registered text too."""
+        return self.team_names.get((organisation, code), code)
 
     def intervention(self, code: str) -> str:
         name = self.settings.interventions.get(code)
@@ -312,7 +322,8 @@ def _organisation_page(code: str, published: Published, settings: DashboardSetti
         groups = [(name, "self", r) for r in pick(rows, "organisation")]
         groups += [("Rest van het consortium", "rest", r) for r in pick(rows, "rest_of_consortium")]
         groups += [("Consortium (totaal)", "consortium", r) for r in pick(rows, "consortium")]
-        groups += [(f"Team: {r['team']}", "team", r) for r in _sorted_groups(pick(rows, "team"), "team")]
+        teams = sorted((labels.team(code, str(r["team"])), str(r["team"]), r) for r in pick(rows, "team"))
+        groups += [(f"Team: {name}", "team", r) for name, _, r in teams]
         groups += [(f"Interventie: {labels.intervention(str(r['intervention']))}", "intervention", r)
                    for r in _sorted_groups(pick(rows, "organisation_intervention"), "intervention")]
         return groups
@@ -393,7 +404,7 @@ def dashboard_build_id(target: Path) -> tuple[str | None, int | None]:
 def build_dashboard(publication: Path, target: Path, settings: DashboardSettings) -> DashboardResult:
     """Render every page from the published copy into a fresh folder and swap it in."""
     published = read_publication(publication)
-    labels = _Labels(settings)
+    labels = _Labels(settings, published.team_names)
     in_data = {str(r["organisation"]) for r in published.scores + published.indicators
                if r["level"] == "organisation"}
     organisations = sorted(in_data | set(settings.providers))
