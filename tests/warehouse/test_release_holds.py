@@ -1,7 +1,7 @@
 """Release protection (warehouse/release.py) on hand-made histories: the issue's own case (one
 more client ends care in a team of ten), the k-th change that releases a figure again, an
 erasure, a correction, and the unprotected marts equal to what a build without releases gives.
-The random attacker over a year of releases is in tests/warehouse/test_release_attack.py."""
+The random attacker over a year of releases is in tests/warehouse/test_release_protection.py."""
 
 from __future__ import annotations
 
