@@ -129,7 +129,7 @@ def _half_widths(rows: list[dict], columns: Iterable[str]) -> dict[str, float | 
         widths[column] = None
         for decimals in range(MAX_DECIMALS + 1):
             scale = 10.0**decimals
-            if all(abs(v * scale - round(v * scale)) <= 1e-6 * max(1.0, abs(v * scale)) for v in values):
+            if all(abs(v * scale - round(v * scale)) <= 1e-9 * max(1.0, abs(v * scale)) for v in values):
                 widths[column] = 0.5 / scale if values else None
                 break
     return widths
