@@ -13,7 +13,8 @@ What the reader knows.
   intervention, year): consortium ⊃ organisation ⊃ team; consortium ⊃ intervention ⊃
   organisation × intervention; organisation ⊃ organisation × intervention; period 'all' = the
   years; the rest of the consortium for organisation o = consortium − o. A group absent from a
-  table of a release has no trajectories there, so its atoms are empty in that build.
+  table of a release has no trajectories there, so its atoms are empty in that build (a
+  rest-of-the-consortium row is missing when its own organisation has none).
 - The figures are additive. Of a score row (per measure): n = n_paired; n·mean_start and
   n·mean_end are sums of scores; pct_improved, pct_unchanged and pct_deteriorated times n are
   counts, n_clinical_start is one and pct_recovered times it another; sd_improvement with the
@@ -318,6 +319,20 @@ class Universe:
         self._regions: dict[Group, int] = {}
         self._vectors: dict[int, np.ndarray] = {}
 
+    def groups(self) -> set[Group]:
+        """Every group the atoms make up (rest rows aside): when a table of a build has no row
+        for one, its atoms are empty in that build."""
+        years = sorted({atom[3] for atom in self.atoms})
+        found: set[Group] = set()
+        for organisation, team, intervention, _ in self.atoms:
+            for period in (*years, ALL):
+                found |= {("consortium", None, None, None, period),
+                          ("organisation", organisation, None, None, period),
+                          ("team", organisation, team, None, period),
+                          ("intervention", None, None, intervention, period),
+                          ("organisation_intervention", organisation, None, intervention, period)}
+        return found
+
     def region(self, group: Group) -> int:
         if group not in self._regions:
             level, organisation, team, intervention, period = group
@@ -498,6 +513,7 @@ def _derive_linear(releases: Sequence[Release], universe: Universe) -> list[Deri
     for release in releases:
         for table, groups in release.groups.items():
             all_groups[table] |= groups
+    potential = universe.groups()  # (a missing rest row says only that its organisation has none)
     reached: dict[Table, set[int]] = defaultdict(set)
     for d in _derive_hierarchy(releases, universe):
         reached[d.table].add(d.region)
@@ -510,7 +526,7 @@ def _derive_linear(releases: Sequence[Release], universe: Universe) -> list[Deri
         own = groups_of.get(origin, {}).get(table)
         possible = (1 << len(universe.atoms)) - 1
         if own is not None:  # a group without a row in the build's own release is empty
-            for group in all_groups[table] - own:
+            for group in potential - own:
                 possible &= ~universe.region(group)
         columns = [i for i in range(len(universe.atoms)) if possible >> i & 1]
         if not columns:

@@ -30,7 +30,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.warehouse.release_attack import TRAJECTORIES, attack
+from tests.warehouse.release_attack import METHODS, TRAJECTORIES, attack
 from tests.warehouse.release_scenarios import (
     CBCL,
     Build,
@@ -105,7 +105,8 @@ def _between(verdict: Verdict, run: Run, after: int, before: int) -> bool:
 
 
 def assert_recovers(outcome: Outcome) -> None:
-    """The attack works: it finds the issue's case and each erasure, and is never wrong."""
+    """The attack works: it finds the issue's case and each erasure, is never wrong, and each
+    attack finds at least what the one before it finds."""
     judgement, run = outcome.judgement, outcome.run
     plan = run.scenario
     for method, verdicts in judgement.verdicts.items():
@@ -114,6 +115,11 @@ def assert_recovers(outcome: Outcome) -> None:
             f"seed {outcome.seed}: the {method} attack stated {len(wrong)} wrong figures with "
             "every figure published exactly: the attacker or the scenario's truth is broken:\n  "
             + "\n  ".join(judgement.describe(v) for v in wrong[:5]))
+    found = {method: {v.claim.key for v in judgement.recovered(method)} for method in METHODS}
+    for weaker, stronger in zip(METHODS, METHODS[1:], strict=False):
+        missed = found[weaker] - found[stronger]
+        assert not missed, (f"seed {outcome.seed}: {len(missed)} recoveries of the {weaker} attack "
+                            f"not found by the {stronger} attack, which should find all it finds")
     recovered = judgement.recovered("pairs")
     start, end = plan.issue_trajectory.scores[CBCL]
     issue = [v for v in recovered if v.claim.table == CBCL and v.support == 1
