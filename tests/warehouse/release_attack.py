@@ -27,6 +27,8 @@ What the reader knows.
   within less than ±0.5 is known exactly. Published numbers may be rounded: the reader infers
   per release and column how many decimals were published and carries every figure as an
   interval, so rounding protects only when it leaves more than one whole number possible.
+  Counts rounded to a multiple (`round_counts_to`; the reader sees every count is one) are
+  undone where the row's means and shares are whole numbers for only one count in reach.
 - A row's figures belong to one build: the release's own (mart.build_info), or for a held row
   the build it names. Figures of the same build fit together; the reader solves per build.
 
@@ -173,12 +175,46 @@ def _exact(value: object) -> tuple[float, float]:
     return (math.nan, math.nan) if value is None else (float(value), float(value))  # type: ignore[arg-type]
 
 
-def _score_components(row: dict, widths: dict[str, float | None]) -> list[tuple[float, float]]:
-    n = row["n_paired"]
+COUNT_COLUMNS = ("n_ended", "n_paired", "n_clinical_start")
+
+
+def _count_step(tables: Iterable[list[dict]]) -> int:
+    """The multiple the release rounds its counts to (1: exact), read off the counts: their
+    greatest common divisor, when there are enough of them to tell."""
+    values = {int(row[c]) for rows in tables for row in rows for c in COUNT_COLUMNS if row.get(c)}
+    step = 0
+    for value in values:
+        step = math.gcd(step, value)
+    return step if step >= 2 and len(values) >= 3 else 1
+
+
+def _true_count(row: dict, column: str, step: int, widths: dict[str, float | None],
+                fractions: tuple[str, ...]) -> int | None:
+    """The count behind a published one. Exact when counts are not rounded; else the one whole
+    number that rounds to it for which every share and mean of the row (whose denominator it
+    is) times it is a whole number, as integer scores make them; None when several fit."""
+    published = row.get(column)
+    if published is None:
+        return None
+    if step == 1:
+        return int(published)
+    intervals = [_interval(row, f, widths) for f in fractions if row.get(f) is not None]
+    fits = [
+        n for n in range(max(0, math.ceil(published - step / 2)), math.ceil(published + step / 2))
+        if all(math.floor(n * hi + 1e-9) >= math.ceil(n * lo - 1e-9) for lo, hi in intervals)
+    ]
+    return fits[0] if len(fits) == 1 else None
+
+
+PAIRED_FRACTIONS = ("mean_start", "mean_end", "pct_improved", "pct_unchanged", "pct_deteriorated")
+ENDED_FRACTIONS = ("pct_planned_end", "pct_goals_achieved", "mean_satisfaction")
+
+
+def _score_components(row: dict, widths: dict[str, float | None], step: int) -> list[tuple[float, float]]:
+    n = _true_count(row, "n_paired", step, widths, PAIRED_FRACTIONS)
     nan = (math.nan, math.nan)
-    if n is None:
+    if not n:
         return [nan] * len(SCORE_COMPONENTS)
-    n = int(n)
     mean_start = _interval(row, "mean_start", widths)
     mean_improvement = _interval(row, "mean_improvement", widths)
     sumsq_improvement = nan
@@ -191,7 +227,7 @@ def _score_components(row: dict, widths: dict[str, float | None]) -> list[tuple[
     sd_start = _divide(mean_improvement, _interval(row, "effect_size", widths))
     if n >= 2 and not math.isnan(sd_start[0]):
         sumsq_start = _plus(_times(n - 1, _square(sd_start)), _times(n, _square(mean_start)))
-    clinical = row.get("n_clinical_start")
+    clinical = _true_count(row, "n_clinical_start", step, widths, ("pct_recovered",))
     if clinical is None:
         recovered = nan
     elif int(clinical) == 0:
@@ -212,11 +248,11 @@ def _score_components(row: dict, widths: dict[str, float | None]) -> list[tuple[
     ]
 
 
-def _trajectory_components(row: dict, widths: dict[str, float | None]) -> list[tuple[float, float]]:
-    n = row["n_ended"]
-    if n is None:
+def _trajectory_components(row: dict, widths: dict[str, float | None], step: int
+                           ) -> list[tuple[float, float]]:
+    n = _true_count(row, "n_ended", step, widths, ENDED_FRACTIONS)
+    if not n:
         return [(math.nan, math.nan)] * len(TRAJECTORY_COMPONENTS)
-    n = int(n)
     return [
         (n, n),
         _times(n, _interval(row, "pct_planned_end", widths)),
@@ -225,13 +261,16 @@ def _trajectory_components(row: dict, widths: dict[str, float | None]) -> list[t
     ]
 
 
-def _ended_from_score_row(row: dict, widths: dict[str, float | None]) -> list[tuple[float, float]]:
-    """The trajectory count a score row repeats: n_ended, or n_paired / response_rate."""
+def _ended_from_score_row(row: dict, widths: dict[str, float | None], step: int
+                          ) -> list[tuple[float, float]]:
+    """The trajectory count a score row repeats: n_ended, or n_paired / response_rate (the
+    rate is of the true counts, so it also undoes rounded counts)."""
     nan = (math.nan, math.nan)
-    if row.get("n_ended") is not None:
+    paired = _true_count(row, "n_paired", step, widths, PAIRED_FRACTIONS)
+    if row.get("n_ended") is not None and step == 1:
         n = (float(row["n_ended"]),) * 2
-    elif row.get("n_paired") is not None and row.get("response_rate"):
-        n = _divide(_exact(row["n_paired"]), _interval(row, "response_rate", widths))
+    elif paired and row.get("response_rate"):
+        n = _divide((paired, paired), _interval(row, "response_rate", widths))
     else:
         return [nan] * len(TRAJECTORY_COMPONENTS)
     return [n] + [nan] * (len(TRAJECTORY_COMPONENTS) - 1)
@@ -251,18 +290,21 @@ def read_release(path: Path, index: int) -> Release:
             "SELECT table_name FROM information_schema.tables WHERE table_schema = 'mart'").fetchall()}
         build = _rows(con, "build_info", present)
         release = Release(index, str(build[0]["build_id"]) if build else f"release-{index}")
-        for table, score in (("outcome_scores", True), ("outcome_scores_rest", True),
-                             ("trajectory_indicators", False), ("trajectory_indicators_rest", False)):
-            rows = _rows(con, table, present)
+        tables = {(table, score): _rows(con, table, present) for table, score in (
+            ("outcome_scores", True), ("outcome_scores_rest", True),
+            ("trajectory_indicators", False), ("trajectory_indicators_rest", False))}
+        step = _count_step(tables.values())
+        for (_, score), rows in tables.items():
             widths = _half_widths(rows, SCORE_FIGURES if score else TRAJECTORY_FIGURES)
             for row in rows:
-                _observe(release, row, score, widths)
+                _observe(release, row, score, widths, step)
     finally:
         con.close()
     return release
 
 
-def _observe(release: Release, row: dict, score: bool, widths: dict[str, float | None]) -> None:
+def _observe(release: Release, row: dict, score: bool, widths: dict[str, float | None],
+             step: int) -> None:
     group: Group = tuple(row[column] for column in KEY)  # type: ignore[assignment]
     held = row.get("held_from_build") if row.get("held") else None
     origin = str(held) if held else release.build_id
@@ -275,10 +317,10 @@ def _observe(release: Release, row: dict, score: bool, widths: dict[str, float |
             release.observations.append(Observation(release.index, origin, table, group, lo, hi))
 
     if score:
-        add(tuple(row[column] for column in MEASURE), _score_components(row, widths))
-        add(TRAJECTORIES, _ended_from_score_row(row, widths))
+        add(tuple(row[column] for column in MEASURE), _score_components(row, widths, step))
+        add(TRAJECTORIES, _ended_from_score_row(row, widths, step))
     else:
-        add(TRAJECTORIES, _trajectory_components(row, widths))
+        add(TRAJECTORIES, _trajectory_components(row, widths, step))
 
 
 def read_releases(paths: Sequence[Path]) -> list[Release]:

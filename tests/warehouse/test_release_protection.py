@@ -312,32 +312,44 @@ def test_attacker_reads_held_rows_as_the_build_they_are_from(
             assert wrong, "without the held columns the republished rows should mislead the reader"
 
 
-def _rounded_release(source: Path, target: Path) -> None:
-    """Means and other figures to 2 decimals, shares to 3, as a protection might publish them."""
+def _rounded_release(source: Path, target: Path, count_step: int, k: int) -> None:
+    """Means and other figures to 2 decimals, shares to 3, as a protection might publish them;
+    with `count_step` > 1 also the counts, as `[suppression] round_counts_to` does (to the
+    nearest multiple, halves up, never below k)."""
     shutil.copyfile(source, target)
     con = duckdb.connect(str(target))
     try:
         for table in CONTRACT_TABLES:
-            for (column,) in con.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_schema = 'mart' "
-                "AND table_name = ? AND data_type = 'DOUBLE'", [table]
+            for column, kind in con.execute(
+                "SELECT column_name, data_type FROM information_schema.columns "
+                "WHERE table_schema = 'mart' AND table_name = ?", [table]
             ).fetchall():
-                places = 3 if column.startswith("pct_") or column == "response_rate" else 2
-                con.execute(f"UPDATE mart.{table} SET {column} = round({column}, {places})")
+                if kind == "DOUBLE":
+                    places = 3 if column.startswith("pct_") or column == "response_rate" else 2
+                    con.execute(f"UPDATE mart.{table} SET {column} = round({column}, {places})")
+                elif column in ("n_ended", "n_paired", "n_clinical_start") and count_step > 1:
+                    floor = 0 if column == "n_clinical_start" else k
+                    con.execute(
+                        f"UPDATE mart.{table} SET {column} = greatest((2 * {column} + $r) // (2 * $r) * $r, "
+                        f"($floor + $r - 1) // $r * $r)", {"r": count_step, "floor": floor})
     finally:
         con.close()
 
 
-def test_attacker_sees_through_rounded_figures(unprotected: dict[int, Outcome], tmp_path: Path) -> None:
+@pytest.mark.parametrize("count_step", [1, 5])
+def test_attacker_sees_through_rounded_figures(
+    unprotected: dict[int, Outcome], tmp_path: Path, count_step: int
+) -> None:
     """Rounding means to two decimals does not hide the issue's client (the sum of a team of
-    eleven is pinned to ±0.06), and the reader, carrying intervals, states nothing wrong."""
+    eleven is pinned to ±0.06), nor does rounding counts to 5 (the issue: integer scores pin the
+    true count down), and the reader, carrying intervals, states nothing wrong."""
     run = unprotected[QUICK_SEEDS[0]].run
-    q = run.scenario.issue_step
+    k, q = run.scenario.k, run.scenario.issue_step
     releases = []
     for number in (q - 1, q):
         releases.append(tmp_path / f"rounded-{number}.duckdb")
-        _rounded_release(run.releases[number], releases[-1])
-    judgement = run.truth.judge_all(attack(releases, run.scenario.k), run.scenario.k)
+        _rounded_release(run.releases[number], releases[-1], count_step, k)
+    judgement = run.truth.judge_all(attack(releases, k), k)
     wrong = [v for vs in judgement.verdicts.values() for v in vs if v.outcome == WRONG]
     assert not wrong, "rounded figures misread:\n  " + "\n  ".join(judgement.describe(v) for v in wrong[:5])
     start, end = run.scenario.issue_trajectory.scores[CBCL]
