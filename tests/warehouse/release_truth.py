@@ -5,8 +5,10 @@ of the deliveries in force), never from the marts.
 
 A claim is judged by recomputing, from the truth, the figures of the trajectories it speaks of:
 `after` minus `before`, per component. It is a recovery when those trajectories that differ
-between the two sides (in one and not the other, or with other values) number 1 … k−1 and every
-figure the reader stated is exactly right."""
+between the two sides (in one and not the other, or with other values) number 1 … k−1, they
+are all on one side or changed values of the same trajectories (not "group A minus group B",
+which is no figure of either group and is counted apart as mixed), and every figure the reader
+stated is exactly right."""
 
 from __future__ import annotations
 
@@ -34,6 +36,7 @@ Registry = Mapping[tuple[str, str], tuple[bool, float, float, float]]
 RECOVERED = "recovered"  # exactly right, about fewer than k trajectories: a leak
 NOT_SMALL = "not small"  # exactly right, but about k or more trajectories
 WRONG = "wrong"  # the reader was mistaken (e.g. misread a held or rounded figure)
+MIXED = "mixed"  # exactly right, but one group's figures minus another's: no figure of a group
 
 
 @dataclass(frozen=True)
@@ -107,7 +110,8 @@ class Judgement:
             recovered = self.recovered(method)
             within = sum(within_one_build(v) for v in recovered)
             parts.append(f"{method}: {len(recovered)} recovered ({within} within one build) of "
-                         f"{len(verdicts)} claims, {self.outcomes(method)[WRONG]} wrong")
+                         f"{len(verdicts)} claims, {self.outcomes(method)[MIXED]} mixed, "
+                         f"{self.outcomes(method)[WRONG]} wrong")
         return "; ".join(parts)
 
     def describe(self, verdict: Verdict) -> str:
@@ -173,7 +177,13 @@ class Truth:
     def judge(self, claim: Claim, universe: Universe, k: int) -> Verdict:
         after, after_sums = self.members(claim.table, claim.after, universe)
         before, before_sums = self.members(claim.table, claim.before, universe)
+        after_ids = {tid for tid, _ in after}
+        before_ids = {tid for tid, _ in before}
         support = len({tid for tid, _ in after ^ before})
+        # trajectories on one side only, on both sides: the sum over group A minus the sum over
+        # another group B is no figure of either group (the linear attack finds either group
+        # alone when its figures follow from what is shown)
+        mixed = bool(after_ids - before_ids) and bool(before_ids - after_ids)
         names = TRAJECTORY_COMPONENTS if claim.table == TRAJECTORIES else SCORE_COMPONENTS
         position = {name: i for i, name in enumerate(names)}
         truth = tuple((name, after_sums[position[name]] - before_sums[position[name]])
@@ -181,6 +191,8 @@ class Truth:
         exact = all(value == true for (_, value), (_, true) in zip(claim.figures, truth, strict=True))
         if not exact:
             outcome = WRONG
+        elif mixed:
+            outcome = MIXED
         elif 0 < support < k:
             outcome = RECOVERED
         else:

@@ -27,7 +27,7 @@ from warehouse.dashboard.charts import IndicatorBar, ScoreBar, indicator_chart, 
 
 # Bump when the pages change shape, so an unchanged build is still rendered anew after an upgrade.
 # 2: teams are shown by their registered display name (mart.teams).
-DASHBOARD_FORMAT = 2
+DASHBOARD_FORMAT = 3
 MARKER = "dashboard.json"
 ALL = "all"
 INSTRUMENT_NAMES = {
@@ -186,16 +186,23 @@ def _cells(table: str, row: Mapping[str, object], metrics: tuple, k: int, measur
 def _score_bar(label: str, row: Mapping[str, object], k: int) -> ScoreBar:
     if row["suppressed"]:
         return ScoreBar(label, hidden=hidden_text(row, k))
-    return ScoreBar(label, **{name: row[name] for name in (
-        "mean_start", "mean_end", "mean_improvement", "ci_low", "ci_high", "pct_improved",
-        "pct_unchanged", "pct_deteriorated")})
+    # the chart is drawn from the figures as the table shows them: its coordinates must not
+    # carry more precision than the text (PRIVACY.md §5)
+    return ScoreBar(label, **{name: _rounded_as_shown(row[name], kind) for name, kind in (
+        ("mean_start", "number"), ("mean_end", "number"), ("mean_improvement", "number"),
+        ("ci_low", "interval"), ("ci_high", "interval"), ("pct_improved", "share"),
+        ("pct_unchanged", "share"), ("pct_deteriorated", "share"))})
+
+
+def _rounded_as_shown(value: float | None, kind: str) -> float | None:
+    return None if value is None else round(float(value), DECIMALS_SHOWN[kind])
 
 
 def _indicator_bar(label: str, row: Mapping[str, object], k: int) -> IndicatorBar:
     if row["suppressed"]:
         return IndicatorBar(label, hidden=hidden_text(row, k))
-    return IndicatorBar(label, pct_planned_end=row["pct_planned_end"],
-                        pct_goals_achieved=row["pct_goals_achieved"])
+    return IndicatorBar(label, pct_planned_end=_rounded_as_shown(row["pct_planned_end"], "share"),
+                        pct_goals_achieved=_rounded_as_shown(row["pct_goals_achieved"], "share"))
 
 
 # --- reading the published copy -----------------------------------------------------------------
