@@ -278,8 +278,10 @@ def _held_copy(source: Path, target: Path, build_id: str, held_from: str | None)
     con = duckdb.connect(str(target))
     try:
         con.execute("UPDATE mart.build_info SET build_id = ?", [build_id])
-        if held_from is not None:
-            for table in CONTRACT_TABLES:
+        for table in CONTRACT_TABLES:  # the source may have the columns already (all false)
+            con.execute(f"ALTER TABLE mart.{table} DROP COLUMN IF EXISTS held")
+            con.execute(f"ALTER TABLE mart.{table} DROP COLUMN IF EXISTS held_from_build")
+            if held_from is not None:
                 con.execute(f"ALTER TABLE mart.{table} ADD COLUMN held BOOLEAN DEFAULT true")
                 con.execute(f"ALTER TABLE mart.{table} ADD COLUMN held_from_build VARCHAR")
                 con.execute(f"UPDATE mart.{table} SET held_from_build = ?", [held_from])

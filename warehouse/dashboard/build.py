@@ -115,10 +115,7 @@ def _as_shown(kind: str, value: float | int) -> str:
     """The value with exactly the precision the page shows (a share as a whole percentage, a
     number with one decimal): an attribute must not tell a reader more than the text does, or
     two releases' pages could be differenced to the last digit (PRIVACY.md §5)."""
-    decimals = DECIMALS_SHOWN.get(kind, 1)
-    if decimals == 0:
-        return str(int(round(value)))
-    return repr(round(float(value), decimals))
+    return repr(_rounded_as_shown(value, kind)) if kind != "count" else str(int(round(value)))
 
 
 # --- rows to cells ------------------------------------------------------------------------------
@@ -195,7 +192,13 @@ def _score_bar(label: str, row: Mapping[str, object], k: int) -> ScoreBar:
 
 
 def _rounded_as_shown(value: float | None, kind: str) -> float | None:
-    return None if value is None else round(float(value), DECIMALS_SHOWN[kind])
+    """Exactly the number the text shows (a share as its whole percentage), rounded the way the
+    text is formatted, so 0.435 shown as '44%' is 0.44, not round()'s 0.43."""
+    if value is None:
+        return None
+    if kind == "share":
+        return float(f"{float(value) * 100:.0f}") / 100
+    return float(f"{float(value):.{DECIMALS_SHOWN[kind]}f}")
 
 
 def _indicator_bar(label: str, row: Mapping[str, object], k: int) -> IndicatorBar:
