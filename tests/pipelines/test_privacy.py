@@ -89,6 +89,9 @@ def test_rotate_key_keeps_marts_and_linkage(home: DatabankHome, write_delivery: 
     run_pipeline(home, today=TODAY)
     marts_before = rows(home.publication, "SELECT * FROM mart.outcome_scores ORDER BY ALL")
     ids_before = rows(home.warehouse, "SELECT client_id FROM core.trajectories ORDER BY ALL")
+    days_since_start = ("SELECT m.meetmoment, m.measured_day - t.start_day, t.end_day - t.start_day "
+                        "FROM core.measurements m JOIN core.trajectories t USING (provider, trajectory_id) ORDER BY ALL")
+    days_before, clocks_before = rows(home.warehouse, days_since_start), rows(home.warehouse, "SELECT start_day FROM core.trajectories ORDER BY ALL")
 
     assert main(["rotate-key"]) == 0
     ring = load_key_ring(home.key_file)
@@ -101,11 +104,20 @@ def test_rotate_key_keeps_marts_and_linkage(home: DatabankHome, write_delivery: 
     assert not set(ids_before) & set(ids_after)  # every stored pseudonym was keyed again
     assert all(i.startswith(f"CL1-{ring.key_id}-") for (i,) in ids_after)
 
-    # April, delivered after the rotation, carries the same client and trajectory: still one.
-    write_delivery(home.landing, "de-boog", "2025-04", [ended(1, bsn=BSN, team="Na rotatie")])
+    # The stored days moved to the new key's clock with their pseudonyms: every difference stayed.
+    assert rows(home.warehouse, days_since_start) == days_before
+    assert rows(home.warehouse, "SELECT start_day FROM core.trajectories ORDER BY ALL") != clocks_before
+
+    # April, delivered after the rotation, carries the same client and trajectory: still one, and
+    # its measurements (sent again) are the same measurements, not new ones on another clock.
+    write_delivery(home.landing, "de-boog", "2025-04", [ended(1, bsn=BSN, team="Na rotatie")],
+                   [measurement(1, "start", "05-01-2025", "70"), measurement(1, "eind", "15-03-2025", "60")])
     run_pipeline(home, today=TODAY)
     assert rows(home.warehouse, "SELECT count(*), count(DISTINCT client_id) FROM core.trajectories") == [(3, 3)]
     assert rows(home.warehouse, "SELECT count(*) FROM core.trajectories WHERE team = 'Na rotatie'") == [(1,)]
+    assert rows(home.warehouse, days_since_start) == days_before
+    consortium = "SELECT * FROM mart.outcome_scores WHERE level = 'consortium' ORDER BY ALL"
+    assert rows(home.publication, consortium) == [r for r in marts_before if r[0] == "consortium"]
 
 
 def test_rotate_key_finishes_or_undoes_an_interrupted_rotation(
