@@ -134,6 +134,21 @@ def linkable_trajectories(frames: ExtractFrames) -> int:
     return int((profile.map(profile.value_counts()) == 1).sum())
 
 
+def _rekeyed(frame: pd.DataFrame, key: PseudonymKey, scope: str) -> pd.DataFrame:
+    frame = frame.copy()
+    for column in PSEUDONYMS:
+        if column in frame:
+            frame[column] = [scoped_pseudonym(key, scope, v) for v in frame[column]]
+    return frame
+
+
+def in_scope_order(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows in the order of the scope's own pseudonyms (then of their values): in the warehouse's
+    order, row i of every extract would be the same trajectory, and a block of rows one provider."""
+    keys = [c for c in PSEUDONYMS if c in frame.columns] + [c for c in frame.columns if c not in PSEUDONYMS]
+    return frame.sort_values(keys, kind="stable", na_position="last").reset_index(drop=True)
+
+
 def _write_parquet(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, out: Path, name: str) -> Path:
     path = out / f"{name}.parquet"
     temporary = out / f".{name}.parquet.tmp"
@@ -187,10 +202,7 @@ def write_extract(
     for name, frame in tables.items():
         if frame is None:
             continue
-        frame = frame.copy()
-        for column in PSEUDONYMS:
-            if column in frame:
-                frame[column] = [scoped_pseudonym(ring.current, scope_name, v) for v in frame[column]]
+        frame = in_scope_order(_rekeyed(frame, ring.current, scope_name))
         path = _write_parquet(con, frame, out, name)
         manifest["tables"][name] = {"file": path.name, "rows": len(frame), "columns": list(frame.columns)}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
