@@ -42,14 +42,15 @@ MEASUREMENT_COLUMNS = {
 class ExtractRefused(Exception):
     """The scope's output lets too many clients stand out; nothing was written."""
 
-    def __init__(self, report: AnonymityReport, scope: ExtractScope, required: float) -> None:
+    def __init__(self, report: AnonymityReport, scope: ExtractScope, required: float, configured: bool) -> None:
         self.report = report
         share = report.share_at_least_k or 0.0
+        section = f"[extracts.{scope.name}]" if configured else f"[extracts.default] (or give {scope.name} its own section)"
         super().__init__(
             f"scope {scope.name}: {share:.1%} of its {report.population} clients share "
-            f"{', '.join(report.quasi_identifiers)} with at least {report.k - 1} others; at least "
-            f"{required:.0%} must (config/privacy.toml [anonymity] k = {report.k}, extract_share = "
-            f"{required}). Coarsen [extracts.{scope.name}] (fewer columns, age_at_start = \"band\", "
+            f"{', '.join(report.quasi_identifiers) or 'their values'} with at least {report.k - 1} others; "
+            f"at least {required:.0%} must (config/privacy.toml [anonymity] k = {report.k}, extract_share = "
+            f"{required}). Coarsen {section} in config/privacy.toml (fewer columns, age_at_start = \"band\", "
             "end = \"year\") and try again; nothing was written"
         )
 
@@ -172,11 +173,11 @@ def write_extract(
     scope = config.scope(scope_name)
     frames = extract_frames(con, scope)
     report = scope_anonymity(frames.trajectories, frames.clients, scope, config)
+    configured = scope_name in {s.name for s in config.extracts}
     if report.population and (report.share_at_least_k or 0.0) < config.extract_share:
-        raise ExtractRefused(report, scope, config.extract_share)
+        raise ExtractRefused(report, scope, config.extract_share, configured)
     linkable = linkable_trajectories(frames)
     out.mkdir(parents=True, exist_ok=True)
-    configured = scope_name in {s.name for s in config.extracts}
     manifest: dict = {
         "scope": scope_name,
         "columns_from": "config/privacy.toml [extracts.%s]" % (scope_name if configured else "default"),

@@ -145,6 +145,11 @@ def test_extract_pseudonyms_differ_between_scopes_and_are_stable_within_one(
 
     two_clients(home, write_delivery)
     run_pipeline(home, today=TODAY)
+    # Three alike clients cannot hide among four others: the default k = 5 refuses the extract.
+    assert main(["extract", "--scope", "onderzoek-a", "--out", str(tmp_path / "a1")]) == 1
+    assert not (tmp_path / "a1").exists()
+    privacy = home.config_dir / "privacy.toml"
+    privacy.write_text(privacy.read_text(encoding="utf-8").replace("\nk = 5\n", "\nk = 2\n"), encoding="utf-8")
     for out, scope in (("a1", "onderzoek-a"), ("a2", "onderzoek-a"), ("b", "onderzoek-b")):
         assert main(["extract", "--scope", scope, "--out", str(tmp_path / out)]) == 0
     a1, a2, b = (pd.read_parquet(tmp_path / out / "trajectories.parquet") for out in ("a1", "a2", "b"))
