@@ -694,7 +694,8 @@ def build_parser() -> argparse.ArgumentParser:
         "rotate-key", help="move the warehouse to a new key without the original identifiers"
     ).set_defaults(func=cmd_rotate_key)
     extract = commands.add_parser("extract", help="pseudonymised microdata for one recipient scope")
-    extract.add_argument("--scope", required=True, help="the recipient scope, e.g. 'onderzoek-2026'")
+    extract.add_argument("--scope", required=True, help="the recipient scope, e.g. 'onderzoek-2026': its "
+                         "columns come from [extracts.<scope>] in config/privacy.toml, else [extracts.default]")
     extract.add_argument("--out", required=True, help="folder for the Parquet files and manifest.json")
     extract.set_defaults(func=cmd_extract)
     commands.add_parser(
