@@ -102,8 +102,9 @@ def _failures_markdown(results: list) -> str:  # noqa: ANN001 - CheckResult list
             description="Warning-level plausibility checks over the warehouse.",
         ),
     ],
-    description="The warehouse's data-quality report and its k-anonymity (config/privacy.toml), "
-    "HTML and JSON under reports/_databank/.",
+    description="The warehouse's data-quality report and the k-anonymity of the warehouse and of "
+    "every extract scope (config/privacy.toml), HTML and JSON under reports/_databank/; a class "
+    "below k is logged as a warning.",
 )
 def warehouse_quality(context: AssetExecutionContext, home: HomeResource) -> dg.MaterializeResult:
     databank = home.home
