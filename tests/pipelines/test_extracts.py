@@ -25,7 +25,7 @@ from warehouse.home import DatabankHome
 TODAY = dt.date(2026, 11, 25)
 REGISTER = Path(__file__).resolve().parents[2] / "PRIVACY.md"
 PSEUDONYMS = ("trajectory_id", "client_id")
-# A second recipient: organisations' outcomes, with their score pairs.
+# A second recipient: organisations' outcomes, with their score pairs; a third: scores by intervention.
 BENCHMARK = """
 [extracts.benchmark]
 trajectory_id = "pseudonym"
@@ -34,6 +34,11 @@ end = "year"
 reden_einde = "code"
 doelrealisatie = "code"
 tevredenheid = "value"
+measurements = "pairs"
+
+[extracts.scores]
+trajectory_id = "pseudonym"
+interventie = "code"
 measurements = "pairs"
 """
 
@@ -92,7 +97,7 @@ def consortium(tmp_path_factory: pytest.TempPathFactory) -> tuple[DatabankHome, 
     write_synthetic_consortium(home.landing, months=demo_months(TODAY), trajectories_per_provider=160)
     settle(home.landing)
     run_pipeline(home, today=TODAY)
-    for scope, out in (("onderzoek-2027", "a"), ("benchmark", "b")):
+    for scope, out in (("onderzoek-2027", "a"), ("benchmark", "b"), ("scores", "c")):
         assert main(["extract", "--scope", scope, "--out", str(root / out)]) == 0
     yield home, root
     monkey.undo()
@@ -158,3 +163,15 @@ def test_extract_links_to_the_warehouse_fewer_rows_than_documented(consortium) -
     assert linked > 0  # the attacker works
     assert linked / len(extract) < documented_shares()["extract-warehouse"]
     assert linked <= manifest(root / "a")["linkage"]["unique_on_values"]
+
+
+@pytest.mark.slow
+def test_two_scopes_with_score_pairs_link_most_measured_trajectories(consortium) -> None:  # noqa: ANN001
+    """PRIVACY.md §3: exact score pairs are a fingerprint; two scopes that both ship them link
+    more than 80 % of the measured trajectories, whatever else they ship."""
+    _, root = consortium
+    measured = set(pd.read_parquet(root / "b" / "measurements.parquet")["trajectory_id"])
+
+    linked = linked_trajectories(root / "b", root / "c") & measured
+
+    assert len(linked) / len(measured) > 0.8

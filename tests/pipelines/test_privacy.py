@@ -139,7 +139,7 @@ def test_rotate_key_finishes_or_undoes_an_interrupted_rotation(
 
 
 def test_extract_pseudonyms_differ_between_scopes_and_are_stable_within_one(
-    home: DatabankHome, write_delivery: DeliveryWriter, tmp_path: Path
+    home: DatabankHome, write_delivery: DeliveryWriter, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
     import pandas as pd
 
@@ -150,8 +150,12 @@ def test_extract_pseudonyms_differ_between_scopes_and_are_stable_within_one(
     assert not (tmp_path / "a1").exists()
     privacy = home.config_dir / "privacy.toml"
     privacy.write_text(privacy.read_text(encoding="utf-8").replace("\nk = 5\n", "\nk = 2\n"), encoding="utf-8")
+    capsys.readouterr()
     for out, scope in (("a1", "onderzoek-a"), ("a2", "onderzoek-a"), ("b", "onderzoek-b")):
         assert main(["extract", "--scope", scope, "--out", str(tmp_path / out)]) == 0
+    printed = capsys.readouterr().out
+    assert "linkable: at most 0 of 3 trajectories (0.0%)" in printed  # three alike: none unique
+    assert "100.0% of 3 clients share their interventie, female, end_year" in printed
     a1, a2, b = (pd.read_parquet(tmp_path / out / "trajectories.parquet") for out in ("a1", "a2", "b"))
     assert a1["client_id"].tolist() == a2["client_id"].tolist()
     assert not set(a1["client_id"]) & set(b["client_id"])
