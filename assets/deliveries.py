@@ -13,16 +13,17 @@ from dagster import AssetExecutionContext
 
 from assets.partitions import delivery_partitions, provider_and_month
 from assets.resources import HomeResource, KeyResource
+from pseudonymise.clock import TrajectoryClock
 from pseudonymise.landing import (
     DeliveryFingerprint,
     fingerprint_delivery,
     remove_processed_delivery,
 )
+from pseudonymise.minimise import minimise_measurements, minimise_trajectories
 from pseudonymise.pseudonyms import Pseudonymiser
 from schemas.anonymity import (
     AnonymityConfig,
     anonymity_report,
-    generalise,
     load_anonymity_config,
     write_anonymity_report,
 )
@@ -37,6 +38,7 @@ from warehouse.crash import crash_point
 from warehouse.home import DatabankHome
 from warehouse.ledger import is_pending
 from warehouse.load import DeliveryRecord, stage_waiting_intake, write_intake
+from warehouse.minimise import convert_old_rows
 from warehouse.pseudonym_keys import ensure_key_ring_covers_warehouse
 
 WAREHOUSE_WRITE_TAGS = {"databank/warehouse": "write"}
@@ -89,9 +91,9 @@ def read_deliveries_into_intake(
     anonymity: AnonymityConfig | None = None,
 ) -> tuple[list[DeliveryOutcome], list[tuple[str, str]]]:
     """(outcomes, partitions not read: without a delivery folder, or rewritten while read). A delivery whose bytes were already processed
-    is 'unchanged'; every other one is judged, reported to the steward and written to intake, its
-    quasi-identifiers generalised as config/privacy.toml says (`anonymity`, read from the home
-    when not given)."""
+    is 'unchanged'; every other one is judged, reported to the steward and written to intake as
+    pseudonymise/minimise.py stores it, generalised as config/privacy.toml says (`anonymity`, read
+    from the home when not given)."""
     anonymity = anonymity or load_anonymity_config(home.config_dir)
     outcomes: list[DeliveryOutcome] = []
     absent: list[tuple[str, str]] = []
@@ -105,7 +107,7 @@ def read_deliveries_into_intake(
             raise _read_step_failed(error, where) from None
         for item, validated in zip(waiting, verdicts, strict=True):
             outcomes.append(
-                _record_judged(con, home, config_hash, quality, anonymity, item, validated)
+                _record_judged(con, home, config_hash, quality, anonymity, pseudonymiser.clock, item, validated)
             )
         waiting.clear()
 
@@ -150,20 +152,22 @@ def _record_judged(
     config_hash: str,
     quality: QualityConfig,
     anonymity: AnonymityConfig,
+    clock: TrajectoryClock,
     item: _Waiting,
     validated: ValidatedDelivery,
 ) -> DeliveryOutcome:
-    """The steward's reports, then the delivery's rows and lineage into intake."""
+    """The steward's reports (from the validated rows, dates and all), then the delivery's rows,
+    minimised, and its lineage into intake."""
     provider, month, fingerprint = item.provider, item.month, item.fingerprint
     verdict = validated.verdict
     crash_point("read:judged")
     write_report(verdict, home.report_dir(provider, month))
     quality_report = delivery_quality(validated, quality)
     write_quality_report(quality_report, home.report_dir(provider, month))
-    trajectories = generalise(validated.trajectories, anonymity)
-    measurements = generalise(validated.measurements, anonymity)
+    trajectories = minimise_trajectories(validated.trajectories, anonymity, clock)
+    measurements = minimise_measurements(validated.measurements, clock)
     write_anonymity_report(
-        anonymity_report(trajectories, anonymity, f"levering {provider} {month}"),
+        anonymity_report(trajectories.assign(provider=provider), anonymity, f"levering {provider} {month}"),
         home.report_dir(provider, month),
     )
     file_codes = ",".join(sorted({f.code for f in verdict.file_faults}))
@@ -263,6 +267,7 @@ def pseudonymised_delivery(
     )
     with open_warehouse(databank.warehouse) as con:
         pseudonymiser = Pseudonymiser(ensure_key_ring_covers_warehouse(con, key.load(), Path(key.key_file)))
+        convert_old_rows(con, pseudonymiser.clock, anonymity)  # made before minimisation: once
         outcomes, absent = read_deliveries_into_intake(
             con, databank, config, config_hash, quality, pseudonymiser, deliveries, today, anonymity,
         )

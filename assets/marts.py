@@ -7,15 +7,16 @@ from dagster import AssetExecutionContext
 
 from assets.deliveries import staged_delivery
 from assets.resources import HomeResource
-from schemas.anonymity import load_anonymity_config, write_anonymity_report
+from schemas.anonymity import anonymity_payload, load_anonymity_config, write_anonymity_report
 from schemas.config import config_fingerprint
 from schemas.quality import write_quality_report
-from warehouse.anonymity import warehouse_anonymity
+from warehouse.anonymity import anonymity_reports, below_k_warnings
 from warehouse.builds import build_inputs, is_up_to_date, last_build, record_validation
 from warehouse.connection import open_warehouse
 from warehouse.crash import crash_point
 from warehouse.dictionary import write_data_dictionary
 from warehouse.marts import build_marts, mart_counts
+from warehouse.minimise import ensure_converted
 from warehouse.publish import publish_analyst_copy, published_build_id
 from warehouse.quality import validate_warehouse
 
@@ -43,6 +44,7 @@ def warehouse_build(context: AssetExecutionContext, home: HomeResource):  # noqa
     databank = home.home
     config = databank.config()
     with open_warehouse(databank.warehouse) as con:
+        ensure_converted(con)  # rows from before minimisation: `databank run` converts them first
         inputs = build_inputs(con, config_fingerprint(databank.config_dir))
         unchanged = is_up_to_date(con, inputs)
         if unchanged:  # the nightly with nothing new: the marts stand as they are
@@ -75,6 +77,11 @@ def warehouse_build(context: AssetExecutionContext, home: HomeResource):  # noqa
 WAREHOUSE_QUALITY = dg.AssetKey(["quality", "warehouse"])
 
 
+def _metadata_name(scope: str) -> str:
+    """'warehouse', 'extract default' -> metadata key parts 'warehouse', 'extract_default'."""
+    return scope.replace(" ", "_").replace("-", "_")
+
+
 def _failures_markdown(results: list) -> str:  # noqa: ANN001 - CheckResult list
     return "\n".join(
         f"- {r.check_id}: {r.numerator} of {r.denominator} ({r.status.value})" for r in results
@@ -96,29 +103,36 @@ def _failures_markdown(results: list) -> str:  # noqa: ANN001 - CheckResult list
             description="Warning-level plausibility checks over the warehouse.",
         ),
     ],
-    description="The warehouse's data-quality report and its k-anonymity (config/privacy.toml), "
-    "HTML and JSON under reports/_databank/.",
+    description="The warehouse's data-quality report and the k-anonymity of the warehouse and of "
+    "every extract scope (config/privacy.toml), HTML and JSON under reports/_databank/; a class "
+    "below k is logged as a warning.",
 )
-def warehouse_quality(home: HomeResource) -> dg.MaterializeResult:
+def warehouse_quality(context: AssetExecutionContext, home: HomeResource) -> dg.MaterializeResult:
     databank = home.home
     config = databank.config()
+    privacy = load_anonymity_config(databank.config_dir)
     with open_warehouse(databank.warehouse) as con:
         report = validate_warehouse(con, config.k, databank.quality_config())
-        anonymity = warehouse_anonymity(con, load_anonymity_config(databank.config_dir))
+        anonymity = anonymity_reports(con, privacy)
         latest = last_build(con)
         if latest is not None:
             record_validation(con, latest[0], passed=not report.failed("error"))
     crash_point("quality:validated")
     paths = write_quality_report(report, databank.databank_reports)
     write_anonymity_report(anonymity, databank.databank_reports)
+    for line in below_k_warnings([anonymity_payload(r) for r in anonymity], privacy.extract_share):
+        # a warning, not a failure: the run goes on (`databank run` prints the same lines)
+        context.log.warning(line)
     errors, warnings = report.failed("error"), report.failed("warning")
     counts = report.counts()
     return dg.MaterializeResult(
         metadata={**{f"checks_{k}": v for k, v in counts.items()}, "report": str(paths[1]),
                   "rules_version": report.config_version,
-                  "anonymity_smallest_class": anonymity.smallest_class,
-                  "anonymity_records_below_k": anonymity.records_below_k,
-                  "anonymity_k": anonymity.k},
+                  "anonymity_k": privacy.k,
+                  **{f"anonymity_{_metadata_name(r.scope)}_{name}": value for r in anonymity
+                     for name, value in (("clients", r.population), ("clients_below_k", r.below_k),
+                                         ("classes_below_k", r.classes_below_k),
+                                         ("smallest_class", r.smallest_class))}},
         check_results=[
             dg.AssetCheckResult(
                 check_name="warehouse_quality_errors",

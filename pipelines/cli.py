@@ -199,6 +199,7 @@ def _privacy_command(name: str, action) -> int:  # noqa: ANN001 - (home) -> str
     from pseudonymise.keys import KeyFileError
     from schemas.config import ConfigError
     from warehouse.connection import writer_lock
+    from warehouse.extracts import ExtractRefused
     from warehouse.home import resolve_home
 
     home = resolve_home()
@@ -212,6 +213,9 @@ def _privacy_command(name: str, action) -> int:  # noqa: ANN001 - (home) -> str
     except ErasureIncomplete as incomplete:
         print(incomplete.report)
         print(f"databank {name}: {incomplete}", file=sys.stderr)
+        return EXIT_REJECTED
+    except ExtractRefused as refused:  # the scope is too fine for its data: nothing was written
+        print(f"databank {name}: {refused}", file=sys.stderr)
         return EXIT_REJECTED
     except (KeyFileError, ConfigError, PipelineFailed, ValueError) as error:
         return _stopped(name, error, "rebuilding failed")
@@ -324,6 +328,7 @@ def cmd_rotate_key(_: argparse.Namespace) -> int:
                 return outcome + " Run `databank rotate-key` again for a new rotation if wanted."
             held = load_key_ring(key_file)
             ring = ensure_key_ring_covers_warehouse(con, held, key_file)
+            _convert_old_rows(con, ring, home)  # so the rotation moves days that exist
             key = new_key()
             # The key exists on disk before it is used; no key of the file is ever dropped.
             write_key_ring(pending, held.with_key(key))
@@ -339,19 +344,47 @@ def cmd_rotate_key(_: argparse.Namespace) -> int:
     return _privacy_command("rotate-key", rotate)
 
 
+def _convert_old_rows(con, ring, home) -> None:  # noqa: ANN001 - connection, KeyRing, home
+    """A warehouse from before data minimisation is converted once, where the key is at hand."""
+    from pseudonymise.clock import TrajectoryClock
+    from schemas.anonymity import load_anonymity_config
+    from warehouse.minimise import convert_old_rows
+
+    convert_old_rows(con, TrajectoryClock(ring.current), load_anonymity_config(home.config_dir))
+
+
+def format_extract(manifest: dict) -> str:
+    """What was written, how many clients stand out and how linkable it is: counts only."""
+    anonymity, linkage = manifest["anonymity"], manifest["linkage"]
+    tables = ", ".join(f"{name}: {t['rows']} rows" for name, t in manifest["tables"].items())
+    share = anonymity["share_at_least_k"]
+    return "\n".join([
+        f"Extract for scope {manifest['scope']} written ({tables}; see manifest.json).",
+        f"  columns from {manifest['columns_from']}",
+        f"  k-anonymity: {'-' if share is None else f'{share:.1%}'} of {anonymity['clients']} clients share "
+        f"their {', '.join(anonymity['quasi_identifiers']) or '(no quasi-identifiers)'} with at least "
+        f"{anonymity['k'] - 1} others (required: {anonymity['required_share']:.0%})",
+        f"  linkable: at most {linkage['unique_on_values']} of {linkage['trajectories']} trajectories "
+        f"({linkage['share']:.1%}) are unique on their values and could be found in another extract "
+        "or the warehouse",
+    ])
+
+
 def cmd_extract(args: argparse.Namespace) -> int:
     def extract(home) -> str:  # noqa: ANN001
         from pseudonymise.keys import load_key_ring
+        from schemas.anonymity import load_anonymity_config
         from warehouse.connection import open_warehouse
-        from warehouse.privacy import write_extract
+        from warehouse.extracts import write_extract
         from warehouse.pseudonym_keys import ensure_key_ring_covers_warehouse
 
         held = load_key_ring(home.key_file)
+        config = load_anonymity_config(home.config_dir)
         with open_warehouse(home.warehouse) as con:
             ring = ensure_key_ring_covers_warehouse(con, held, home.key_file)
-            manifest = write_extract(con, ring, args.scope, Path(args.out))
-        tables = ", ".join(f"{name}: {t['rows']} rows" for name, t in manifest["tables"].items())
-        return f"Extract for scope {args.scope} written to {args.out} ({tables}; see manifest.json)."
+            _convert_old_rows(con, ring, home)
+            manifest = write_extract(con, ring, config, args.scope, Path(args.out))
+        return format_extract(manifest) + f"\n  folder: {args.out}"
 
     return _privacy_command("extract", extract)
 
@@ -661,7 +694,8 @@ def build_parser() -> argparse.ArgumentParser:
         "rotate-key", help="move the warehouse to a new key without the original identifiers"
     ).set_defaults(func=cmd_rotate_key)
     extract = commands.add_parser("extract", help="pseudonymised microdata for one recipient scope")
-    extract.add_argument("--scope", required=True, help="the recipient scope, e.g. 'onderzoek-2026'")
+    extract.add_argument("--scope", required=True, help="the recipient scope, e.g. 'onderzoek-2026': its "
+                         "columns come from [extracts.<scope>] in config/privacy.toml, else [extracts.default]")
     extract.add_argument("--out", required=True, help="folder for the Parquet files and manifest.json")
     extract.set_defaults(func=cmd_extract)
     commands.add_parser(

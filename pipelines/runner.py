@@ -14,11 +14,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipelines.partition_runs import delivery_boxes
+from pseudonymise.clock import TrajectoryClock
 from pseudonymise.landing import remove_processed_delivery
-from schemas.anonymity import load_anonymity_config
+from schemas.anonymity import REPORT_NAMES, load_anonymity_config
 from schemas.check import rejected, shown_name
 from schemas.config import ConsortiumConfig, config_fingerprint, defaults_note
 from schemas.report import write_report
+from warehouse.anonymity import reported_warnings
 from warehouse.connection import open_warehouse, writer_lock
 from warehouse.crash import crash_point
 from warehouse.home import DatabankHome
@@ -30,6 +32,7 @@ from warehouse.ledger import (
     judged_since,
     publication_current,
 )
+from warehouse.minimise import convert_old_rows
 from warehouse.pseudonym_keys import ensure_home_key_ring
 from warehouse.sql import execute, run_sql
 
@@ -63,6 +66,8 @@ class RunSummary:
     not_judged: list[tuple[str, str]] = field(default_factory=list)
     mart_rows: dict[str, int] = field(default_factory=dict)
     up_to_date: bool = False  # nothing new: no Dagster run, the published copy stands
+    # k-anonymity classes below [anonymity] k (warehouse, extract scopes): warned, never a failure
+    anonymity_warnings: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         """Every landing folder in exactly one outcome."""
@@ -97,6 +102,10 @@ class RunSummary:
             out.append("  " + ", ".join(f"{n} {what}" for what, n in self.counts().items() if n))
         if self.up_to_date:
             out.append("  nothing new since the last build: the published copy is current")
+        for warning in self.anonymity_warnings:
+            out.append(f"  warning: {warning}")
+        if self.anonymity_warnings:
+            out.append(f"  (counts only; see {shown_name(str(home.databank_reports / 'anonimiteit.html'), limit=None)})")
         return out
 
 
@@ -198,7 +207,9 @@ def run_pipeline(
     if note := defaults_note(home.config_dir):
         progress(note)  # once per run, not per delivery
     with writer_lock(home.warehouse, on_wait=progress):
-        ensure_home_key_ring(home)  # stop before any change if the key file cannot serve this warehouse
+        ring = ensure_home_key_ring(home)  # stop before any change if the key file cannot serve this warehouse
+        with open_warehouse(home.warehouse) as con:  # a warehouse from before minimisation: once
+            convert_old_rows(con, TrajectoryClock(ring.current), load_anonymity_config(home.config_dir))
         summary = _run_locked(home, config, clock, progress)
     if summary.not_judged:
         raise DeliveriesNotJudged(summary)
@@ -260,6 +271,7 @@ def _run_locked(
         summary.up_to_date = True
         summary.mart_rows = _mart_sizes(home)
         summary.not_judged = list(summary.still_being_written)
+        summary.anonymity_warnings = _anonymity_warnings(home)
         return summary
 
     from pipelines.definitions import build_definitions
@@ -280,7 +292,14 @@ def _run_locked(
 
     progress("rebuilding the marts and publishing")
     summary.mart_rows = rebuild_and_publish(home, instance, definitions)
+    summary.anonymity_warnings = _anonymity_warnings(home)
     return summary
+
+
+def _anonymity_warnings(home: DatabankHome) -> list[str]:
+    """The warnings of the warehouse's last k-anonymity report (written by the build)."""
+    share = load_anonymity_config(home.config_dir).extract_share
+    return reported_warnings(home.databank_reports / REPORT_NAMES[0], share)
 
 
 def _ingest(

@@ -8,6 +8,7 @@ import hmac
 from collections.abc import Iterable
 from hashlib import sha256
 
+from pseudonymise.clock import TrajectoryClock
 from pseudonymise.keys import KeyRing, PseudonymKey
 
 VERSION = "1"
@@ -49,6 +50,9 @@ class Pseudonymiser:
     def __init__(self, key: PseudonymKey | KeyRing) -> None:
         ring = key if isinstance(key, KeyRing) else KeyRing((key,))
         self.key_id = ring.key_id
+        # Stored dates are day numbers on each trajectory's clock, keyed by the newest key like
+        # the pseudonyms it follows (pseudonymise/clock.py).
+        self.clock = TrajectoryClock(ring.current)
         # One keyed context per key of the ring and purpose, copied per value (cheap).
         self._layers = [
             (k.key_id, {p: hmac.new(k.subkey(p), digestmod=sha256) for p in _TYPE_LABEL})

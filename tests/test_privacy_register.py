@@ -1,5 +1,6 @@
 """PRIVACY.md is a register the code must match: every delivery column named in it is handled as
-it says, and every column of the delivery format is named in it."""
+it says (in what the read step stores), every column of the delivery format is named in it, and
+every field the warehouse stores is in its table of why it is kept, with the files that use it."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from pathlib import Path
 import pytest
 
 from pseudonymise.keys import throwaway_key
+from pseudonymise.minimise import minimise_measurements, minimise_trajectories
 from pseudonymise.pseudonyms import Pseudonymiser
+from schemas.anonymity import AnonymityConfig
 from schemas.check import inspect_delivery
 from schemas.config import load_config
 from schemas.delivery import COLUMNS, UNREGISTERED_TEAM
@@ -45,23 +48,28 @@ def delivered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
         1, bsn="725763863", voornaam="Registervoornaam", tussenvoegsel="registertussen",
         achternaam="Registerachternaam", adres="Registerstraat 9", woonplaats="Registerdorp",
         telefoon="06-55544433", email="register@example.nl", opmerkingen="Registeropmerking",
-        postcode="9876 ZY", einddatum="20-03-2025", reden_einde="1", doelrealisatie="2",
+        postcode="9876 ZY", startdatum="15-01-2025", einddatum="20-03-2025", reden_einde="1", doelrealisatie="2",
         tevredenheid="8",
     )
     unregistered = trajectory(3, team="Registerteam Kanarie 98765")  # not in the register
     (folder / "trajecten.csv").write_text(
         render_csv(TRAJECTEN_HEADER, [row, trajectory(2, team=" TEAM NOORD "), unregistered]), encoding="utf-8"
     )
-    (folder / "metingen.csv").write_text(
-        render_csv(METINGEN_HEADER, [measurement(1, "start", "05-01-2025", "70")]), encoding="utf-8"
-    )
+    meting = measurement(1, "start", "05-01-2025", "70")
+    (folder / "metingen.csv").write_text(render_csv(METINGEN_HEADER, [meting]), encoding="utf-8")
     config = load_config(Path("schemas/defaults"))
-    validated = inspect_delivery(
-        folder, "de-boog", "2025-03", config, Pseudonymiser(throwaway_key()), dt.date(2026, 11, 25),
-    )
+    pseudonymiser = Pseudonymiser(throwaway_key())
+    validated = inspect_delivery(folder, "de-boog", "2025-03", config, pseudonymiser, dt.date(2026, 11, 25))
     assert validated.verdict.status.value == "accepted"
-    return {"row": row, "trajecten": validated.trajectories, "metingen": validated.measurements,
-            "unregistered": unregistered["team"], "teams": config.teams["de-boog"]}
+    # what is stored: the read step's last step, under the shipped privacy.toml
+    return {
+        "row": row,
+        "meting": meting,
+        "trajecten": minimise_trajectories(validated.trajectories, AnonymityConfig(), pseudonymiser.clock),
+        "metingen": minimise_measurements(validated.measurements, pseudonymiser.clock),
+        "unregistered": unregistered["team"],
+        "teams": config.teams["de-boog"],
+    }
 
 
 @pytest.mark.parametrize("entry", register(), ids=lambda e: f"{e['table']}.{e['column']}")
@@ -70,7 +78,7 @@ def test_register_row_matches_what_the_read_step_stores(entry: dict[str, str], d
     fields = set(frame.columns)
     column, treatment, stored = entry["column"], entry["treatment"], stored_names(entry["stored"])
     all_cells = {str(v) for v in frame.astype(str).to_numpy().ravel()}
-    raw = delivered["row"].get(column, "") if entry["table"] == "trajecten" else ""
+    raw = delivered["row" if entry["table"] == "trajecten" else "meting"].get(column, "")
     if treatment == "kept":
         assert stored == {column} and column in fields
     elif treatment == "dropped":
@@ -83,8 +91,11 @@ def test_register_row_matches_what_the_read_step_stores(entry: dict[str, str], d
         if raw:
             assert not any(raw in cell for cell in all_cells)
     elif treatment == "generalised":
-        assert column not in fields and stored <= fields
+        assert column not in fields and stored and stored <= fields
         assert raw and not any(raw in cell for cell in all_cells)
+        if column in ("startdatum", "einddatum", "datum"):  # no calendar day, in any notation
+            day, month, year = raw.split("-")
+            assert not any(f"{year}-{month}-{day}" in cell for cell in all_cells)
     elif treatment == "registered":
         # stored as a code of the provider's register (or its unregistered team), never as delivered
         assert stored == {column, UNREGISTERED_TEAM} and column in fields
@@ -97,3 +108,33 @@ def test_register_row_matches_what_the_read_step_stores(entry: dict[str, str], d
         assert column not in fields
     else:
         pytest.fail(f"unknown treatment {treatment!r} in PRIVACY.md")
+
+
+WHY = re.compile(r"^\| `(?P<field>[a-z0-9_]+)` \| (?P<why>[^|]+) \| (?P<used_by>[^|]+) \|$")
+
+
+def why_kept() -> dict[str, list[str]]:
+    """PRIVACY.md's table of why each stored field is kept: field -> the files named as using it."""
+    return {m["field"]: re.findall(r"`([a-z_/]+\.(?:sql|py))`", m["used_by"])
+            for line in REGISTER.read_text(encoding="utf-8").splitlines() if (m := WHY.match(line))}
+
+
+def test_every_stored_field_says_why_it_is_kept(tmp_path: Path) -> None:
+    from warehouse.connection import open_warehouse
+    from warehouse.sql import execute
+
+    with open_warehouse(tmp_path / "w.duckdb") as con:
+        stored = {
+            column for (column,) in execute(
+                con, "SELECT DISTINCT column_name FROM information_schema.columns WHERE table_schema IN "
+                "('intake', 'staging', 'core') AND table_name IN ('trajectories', 'measurements')")
+        }
+    assert set(why_kept()) == stored
+
+
+@pytest.mark.parametrize(("field", "files"), sorted(why_kept().items()))
+def test_every_file_named_as_using_a_field_uses_it(field: str, files: list[str]) -> None:
+    root = REGISTER.parent
+    assert files, f"{field}: PRIVACY.md names no file that uses it"
+    for name in files:
+        assert re.search(rf"\b{field}\b", (root / name).read_text(encoding="utf-8")), (field, name)

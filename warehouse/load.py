@@ -10,22 +10,15 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
+from pseudonymise.minimise import STORED_MEASUREMENT_FIELDS, STORED_TRAJECTORY_FIELDS
 from schemas.counts import DeliveryCounts
 from warehouse.connection import transaction
 from warehouse.crash import crash_point
 from warehouse.sql import execute, run_sql
 
-STAGED_TRAJECTORY_COLUMNS = [
-    "delivery_id", "provider", "month", "row_number", "trajectory_id", "client_id", "local_client_id",
-    "birth_year",
-    "age_at_start", "geslacht", "pc4", "team", "interventie", "hulpvorm", "startdatum",
-    "einddatum", "reden_einde", "doelrealisatie", "tevredenheid",
-]
-STAGED_MEASUREMENT_COLUMNS = [
-    "delivery_id", "provider", "month", "row_number", "trajectory_id", "local_client_id",
-    "instrument", "schaal",
-    "informant", "meetmoment", "datum", "score",
-]
+# What is stored of a delivery: its lineage and the minimised fields (pseudonymise/minimise.py).
+STAGED_TRAJECTORY_COLUMNS = ["delivery_id", "provider", "month", *STORED_TRAJECTORY_FIELDS]
+STAGED_MEASUREMENT_COLUMNS = ["delivery_id", "provider", "month", *STORED_MEASUREMENT_FIELDS]
 QUARANTINE_COLUMNS = [
     "delivery_id", "provider", "month", "table_name", "row_number", "column_name", "reason_code",
     "trajectory_id", "local_client_id",

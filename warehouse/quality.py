@@ -126,7 +126,7 @@ def warehouse_checks(k: int) -> list[WarehouseCheck]:
         WarehouseCheck(c("warehouse_measurement_unique", "conformance", "core.measurements",
                          "Eén rij per meting (traject, instrument, schaal, informant, meetmoment, datum)."), [
             ("core.measurements", e.ExpectCompoundColumnsToBeUnique(
-                column_list=["provider", "trajectory_id", "instrument", "schaal", "informant", "meetmoment", "datum"])),
+                column_list=["provider", "trajectory_id", "instrument", "schaal", "informant", "meetmoment", "measured_day"])),
         ]),
         WarehouseCheck(c("warehouse_codes_conform", "conformance", "core",
                          "Codes liggen binnen de lijsten van het aanleverformat."), [
@@ -145,7 +145,7 @@ def warehouse_checks(k: int) -> list[WarehouseCheck]:
         WarehouseCheck(c("warehouse_end_not_before_start", "plausibility", "core.trajectories",
                          "Einddatum niet vóór startdatum."), [
             ("core.trajectories", e.ExpectColumnPairValuesAToBeGreaterThanB(
-                column_A="einddatum", column_B="startdatum", or_equal=True,
+                column_A="end_day", column_B="start_day", or_equal=True,
                 ignore_row_if="either_value_is_missing")),
         ]),
         WarehouseCheck(c("warehouse_suppression_holds", "conformance", "mart",

@@ -89,6 +89,9 @@ def test_rotate_key_keeps_marts_and_linkage(home: DatabankHome, write_delivery: 
     run_pipeline(home, today=TODAY)
     marts_before = rows(home.publication, "SELECT * FROM mart.outcome_scores ORDER BY ALL")
     ids_before = rows(home.warehouse, "SELECT client_id FROM core.trajectories ORDER BY ALL")
+    days_since_start = ("SELECT m.meetmoment, m.measured_day - t.start_day, t.end_day - t.start_day "
+                        "FROM core.measurements m JOIN core.trajectories t USING (provider, trajectory_id) ORDER BY ALL")
+    days_before, clocks_before = rows(home.warehouse, days_since_start), rows(home.warehouse, "SELECT start_day FROM core.trajectories ORDER BY ALL")
 
     assert main(["rotate-key"]) == 0
     ring = load_key_ring(home.key_file)
@@ -101,11 +104,20 @@ def test_rotate_key_keeps_marts_and_linkage(home: DatabankHome, write_delivery: 
     assert not set(ids_before) & set(ids_after)  # every stored pseudonym was keyed again
     assert all(i.startswith(f"CL1-{ring.key_id}-") for (i,) in ids_after)
 
-    # April, delivered after the rotation, carries the same client and trajectory: still one.
-    write_delivery(home.landing, "de-boog", "2025-04", [ended(1, bsn=BSN, team="Na rotatie")])
+    # The stored days moved to the new key's clock with their pseudonyms: every difference stayed.
+    assert rows(home.warehouse, days_since_start) == days_before
+    assert rows(home.warehouse, "SELECT start_day FROM core.trajectories ORDER BY ALL") != clocks_before
+
+    # April, delivered after the rotation, carries the same client and trajectory: still one, and
+    # its measurements (sent again) are the same measurements, not new ones on another clock.
+    write_delivery(home.landing, "de-boog", "2025-04", [ended(1, bsn=BSN, team="Na rotatie")],
+                   [measurement(1, "start", "05-01-2025", "70"), measurement(1, "eind", "15-03-2025", "60")])
     run_pipeline(home, today=TODAY)
     assert rows(home.warehouse, "SELECT count(*), count(DISTINCT client_id) FROM core.trajectories") == [(3, 3)]
     assert rows(home.warehouse, "SELECT count(*) FROM core.trajectories WHERE team = 'Na rotatie'") == [(1,)]
+    assert rows(home.warehouse, days_since_start) == days_before
+    consortium = "SELECT * FROM mart.outcome_scores WHERE level = 'consortium' ORDER BY ALL"
+    assert rows(home.publication, consortium) == [r for r in marts_before if r[0] == "consortium"]
 
 
 def test_rotate_key_finishes_or_undoes_an_interrupted_rotation(
@@ -127,14 +139,23 @@ def test_rotate_key_finishes_or_undoes_an_interrupted_rotation(
 
 
 def test_extract_pseudonyms_differ_between_scopes_and_are_stable_within_one(
-    home: DatabankHome, write_delivery: DeliveryWriter, tmp_path: Path
+    home: DatabankHome, write_delivery: DeliveryWriter, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
     import pandas as pd
 
     two_clients(home, write_delivery)
     run_pipeline(home, today=TODAY)
+    # Three alike clients cannot hide among four others: the default k = 5 refuses the extract.
+    assert main(["extract", "--scope", "onderzoek-a", "--out", str(tmp_path / "a1")]) == 1
+    assert not (tmp_path / "a1").exists()
+    privacy = home.config_dir / "privacy.toml"
+    privacy.write_text(privacy.read_text(encoding="utf-8").replace("\nk = 5\n", "\nk = 2\n"), encoding="utf-8")
+    capsys.readouterr()
     for out, scope in (("a1", "onderzoek-a"), ("a2", "onderzoek-a"), ("b", "onderzoek-b")):
         assert main(["extract", "--scope", scope, "--out", str(tmp_path / out)]) == 0
+    printed = capsys.readouterr().out
+    assert "linkable: at most 0 of 3 trajectories (0.0%)" in printed  # three alike: none unique
+    assert "100.0% of 3 clients share their interventie, female, end_year" in printed
     a1, a2, b = (pd.read_parquet(tmp_path / out / "trajectories.parquet") for out in ("a1", "a2", "b"))
     assert a1["client_id"].tolist() == a2["client_id"].tolist()
     assert not set(a1["client_id"]) & set(b["client_id"])

@@ -128,7 +128,7 @@ def test_run_quarantined_newest_copy_keeps_last_valid_state(home: DatabankHome, 
     assert dict(((m, s) for _, m, s in summary.judged)) == {
         "2025-02": "accepted", "2025-03": "accepted_with_quarantine"
     }
-    ended = core_rows(home, "SELECT count(*) FROM core.trajectories WHERE einddatum IS NOT NULL")
+    ended = core_rows(home, "SELECT count(*) FROM core.trajectories WHERE end_month IS NOT NULL")
     assert ended == [(0,)]
     assert core_rows(home, "SELECT count(*) FROM core.trajectories") == [(11,)]
     # The measurement of the quarantined trajectory row is not an unknown trajectory (§9.4).

@@ -1,7 +1,7 @@
 """Indirect identifiability (schemas/anonymity.py): k-anonymity on frames with a known smallest
-class, distinct clients rather than records, the configured generalisations (month, year, pc2,
-no postcode, five-year bands) and what they do to the classes, the versioned privacy.toml with
-errors that name file and line, and reports that hold counts but never a quasi-identifier."""
+class, counted in distinct clients rather than records; the versioned privacy.toml (minimal by
+default, optional fields only with a documented use, extract scopes) with errors that name file
+and line; and reports that hold counts but never a quasi-identifier."""
 
 from __future__ import annotations
 
@@ -18,13 +18,13 @@ from schemas.anonymity import (
     anonymity_html,
     anonymity_json,
     anonymity_report,
-    generalise,
     k_anonymity,
     load_anonymity_config,
     load_privacy_config,
     write_anonymity_report,
 )
 from schemas.config import PRIVACY_FILE, ConfigError, config_fingerprint, install_default_config
+from schemas.extracts import BUILT_IN_DEFAULT, ExtractScope
 
 SHIPPED = Path(__file__).resolve().parents[2] / "schemas" / "defaults" / PRIVACY_FILE
 BASIC = ("birth_year", "geslacht", "pc4")
@@ -57,12 +57,13 @@ def known_frame() -> pd.DataFrame:
 def test_k_anonymity_known_smallest_class_and_records_below_k() -> None:
     report = k_anonymity(known_frame(), BASIC, k=5)
 
-    assert report.records == 12
+    assert report.records == report.population == 12
     assert report.classes == 3
     assert report.smallest_class == 1
     assert report.classes_below_k == 1
-    assert report.records_below_k == 1
+    assert report.records_below_k == report.below_k == 1
     assert report.share_below_k == pytest.approx(1 / 12)
+    assert report.share_at_least_k == pytest.approx(11 / 12)
     assert not report.meets_k
     assert report.histogram == [ClassSizes(1, 1, 1), ClassSizes(5, 1, 5), ClassSizes(6, 1, 6)]
 
@@ -91,9 +92,12 @@ def test_k_anonymity_counts_distinct_clients_not_trajectories() -> None:
     by_record = k_anonymity(data, BASIC, k=3)
 
     assert by_client.unit == "clients" and by_record.unit == "records"
+    assert (by_client.population, by_client.records) == (4, 6)
     assert by_client.smallest_class == 1
-    assert (by_client.classes_below_k, by_client.records_below_k) == (1, 3)
-    assert by_client.histogram == [ClassSizes(1, 1, 3), ClassSizes(3, 1, 3)]
+    # one client below k (their three trajectories), not three
+    assert (by_client.classes_below_k, by_client.below_k, by_client.records_below_k) == (1, 1, 3)
+    assert by_client.share_below_k == pytest.approx(1 / 4)
+    assert by_client.histogram == [ClassSizes(1, 1, 1), ClassSizes(3, 1, 3)]
     assert by_record.smallest_class == 3 and by_record.meets_k
 
 
@@ -105,6 +109,17 @@ def test_k_anonymity_empty_value_is_a_class_of_its_own() -> None:
 
     assert report.classes == 3
     assert report.records_below_k == 3
+
+
+def test_k_anonymity_client_with_one_trajectory_in_a_small_class_counts_below_k() -> None:
+    """A client stands out when any of their rows does: the other, common trajectory hides nothing."""
+    data = frame([("both", 2010, "V", "3511", "2020-01-01", None, 9), ("both", 2001, "X", "1011", "2020-01-01", None, 9)]
+                 + [(f"c{n}", 2010, "V", "3511", "2020-01-01", None, 9) for n in range(4)])
+
+    report = k_anonymity(data, BASIC, k=5, person_column="client_id")
+
+    assert (report.population, report.below_k, report.records_below_k) == (5, 1, 1)
+    assert report.share_at_least_k == pytest.approx(4 / 5)
 
 
 def test_k_anonymity_of_no_records() -> None:
@@ -125,106 +140,33 @@ def test_anonymity_report_uses_the_configured_set_and_client_ids() -> None:
 
     assert report.unit == "clients"
     assert (report.scope, report.config_version) == ("levering de-boog 2019-09", "v-test")
-    assert report.generalisation == {"dates": "day", "pc4": "pc4", "birth_year": "year"}
+    assert report.generalisation == {"dates": "month", "pc4": "none", "birth_year": "none"}
     assert report.smallest_class == 1
 
 
-# --- generalisation -----------------------------------------------------------------------------
+def test_anonymity_report_measures_stored_optional_fields_even_when_not_listed() -> None:
+    """A postcode the consortium chose to store is always among the warehouse's quasi-identifiers."""
+    config = AnonymityConfig(quasi_identifiers=("geslacht",), pc4="pc2", uses=(("pc4", "planning"),))
 
-
-def test_generalise_default_config_changes_nothing() -> None:
-    data = known_frame()
-
-    assert not AnonymityConfig().generalises
-    assert generalise(data, AnonymityConfig()) is data
-
-
-def test_generalise_pc2_merges_postcodes_of_one_region() -> None:
-    data = frame([(f"a{n}", 2010, "V", "9731", "2020-01-01", None, 9) for n in range(3)]
-                 + [(f"b{n}", 2010, "V", "9745", "2020-01-01", None, 9) for n in range(3)]
-                 + [("c", 2010, "V", None, "2020-01-01", None, 9)])
-    config = AnonymityConfig(k=5, quasi_identifiers=BASIC, pc4="pc2")
-
-    before = k_anonymity(data, BASIC, 5, "client_id")
-    generalised = generalise(data, config)
-    after = k_anonymity(generalised, BASIC, 5, "client_id")
-
-    assert list(generalised["pc4"]) == ["97"] * 6 + [None]
-    assert (before.classes, before.smallest_class, before.records_below_k) == (3, 1, 7)
-    assert (after.classes, after.smallest_class, after.records_below_k) == (2, 1, 1)
-
-
-def test_generalise_pc4_none_stores_no_postcode() -> None:
-    data = frame([(f"c{n}", 2010, "V", pc4, "2020-01-01", None, 9) for n, pc4 in enumerate(["9731", "9745", "1011"])])
-
-    generalised = generalise(data, AnonymityConfig(pc4="none"))
-
-    assert generalised["pc4"].isna().all()
-    assert k_anonymity(data, BASIC, 3).classes == 3
-    assert k_anonymity(generalised, BASIC, 3).classes == 1  # only birth year and sex remain
-
-
-def test_generalise_month_keeps_dates_as_first_of_month() -> None:
-    data = frame([("a", 2010, "V", "3511", "2020-03-04", "2020-11-30", 9),
-                  ("b", 2010, "V", "3511", "2020-03-28", None, 9)])
-    qis = ("birth_year", "startdatum")
-
-    generalised = generalise(data, AnonymityConfig(dates="month"))
-
-    assert generalised["startdatum"].dtype == data["startdatum"].dtype
-    assert list(generalised["startdatum"]) == [pd.Timestamp("2020-03-01")] * 2
-    assert generalised.loc[0, "einddatum"] == pd.Timestamp("2020-11-01")
-    assert pd.isna(generalised.loc[1, "einddatum"])
-    assert k_anonymity(data, qis, 2).classes == 2
-    assert k_anonymity(generalised, qis, 2).classes == 1
-
-
-def test_generalise_year_and_measurement_dates() -> None:
-    measurements = pd.DataFrame({"trajectory_id": ["t1", "t2"],
-                                 "datum": pd.to_datetime(["2020-03-04", "2021-12-31"]).astype("datetime64[ns]"),
-                                 "score": [60.0, 55.0]})
-
-    generalised = generalise(measurements, AnonymityConfig(dates="year"))
-
-    assert list(generalised["datum"]) == [pd.Timestamp("2020-01-01"), pd.Timestamp("2021-01-01")]
-    assert list(generalised["score"]) == [60.0, 55.0]
-    assert list(generalise(measurements, AnonymityConfig(dates="month"))["datum"]) == [
-        pd.Timestamp("2020-03-01"), pd.Timestamp("2021-12-01")]
-
-
-def test_generalise_five_year_bands_for_birth_year_and_age() -> None:
-    data = frame([(f"c{year}", year, "V", "3511", "2020-01-01", None, 2020 - year) for year in range(2009, 2016)])
-
-    generalised = generalise(data, AnonymityConfig(birth_year="5y"))
-
-    assert list(generalised["birth_year"]) == [2005, 2010, 2010, 2010, 2010, 2010, 2015]
-    assert list(generalised["age_at_start"]) == [10, 10, 5, 5, 5, 5, 5]
-    assert generalised["birth_year"].dtype == "Int64"
-    assert k_anonymity(data, ("birth_year",), 5).classes == 7
-    assert k_anonymity(generalised, ("birth_year",), 5).classes == 3
-
-
-def test_generalise_is_idempotent_and_keeps_empty_values() -> None:
-    config = AnonymityConfig(dates="month", pc4="pc2", birth_year="5y")
-    data = pd.concat([known_frame(), frame([("x", None, "O", None, "2019-05-05", None, None)])], ignore_index=True)
-
-    once = generalise(data, config)
-
-    pd.testing.assert_frame_equal(generalise(once, config), once)
-    assert once.iloc[-1][["birth_year", "pc4", "age_at_start", "einddatum"]].isna().all()
-    assert data["pc4"].iloc[0] == "9731"  # the input frame is not changed
+    assert config.warehouse_quasi_identifiers == ("geslacht", "pc4")
+    assert anonymity_report(known_frame(), config, "s").classes == 3  # not 2: pc4 splits the M's
+    assert AnonymityConfig().warehouse_quasi_identifiers == DEFAULT_QUASI_IDENTIFIERS
 
 
 # --- configuration ------------------------------------------------------------------------------
 
 
-def test_shipped_privacy_config_is_the_identity() -> None:
+def test_shipped_privacy_config_is_minimal() -> None:
+    """The defaults store no postcode and no birth year, dates as months, and ship the built-in
+    default scope; every setting of the shipped file is its default."""
     config = load_privacy_config(SHIPPED)
 
     assert config.version
-    assert (config.k, config.quasi_identifiers) == (5, DEFAULT_QUASI_IDENTIFIERS)
-    assert config.generalisation == {"dates": "day", "pc4": "pc4", "birth_year": "year"}
-    assert not config.generalises
+    assert (config.k, config.quasi_identifiers, config.extract_share) == (5, DEFAULT_QUASI_IDENTIFIERS, 0.95)
+    assert config.generalisation == {"dates": "month", "pc4": "none", "birth_year": "none"}
+    assert config.stored_optional == () and config.uses == ()
+    assert config.extracts == (BUILT_IN_DEFAULT,)
+    assert config == AnonymityConfig(version=config.version)
 
 
 def test_new_home_gets_privacy_toml_and_it_is_fingerprinted(tmp_path: Path) -> None:
@@ -233,9 +175,9 @@ def test_new_home_gets_privacy_toml_and_it_is_fingerprinted(tmp_path: Path) -> N
     before = config_fingerprint(tmp_path)
 
     path = tmp_path / PRIVACY_FILE
-    path.write_text(path.read_text(encoding="utf-8").replace('dates = "day"', 'dates = "month"'), encoding="utf-8")
+    path.write_text(path.read_text(encoding="utf-8").replace('dates = "month"', 'dates = "year"'), encoding="utf-8")
 
-    assert load_anonymity_config(tmp_path).dates == "month"
+    assert load_anonymity_config(tmp_path).dates == "year"
     assert config_fingerprint(tmp_path) != before
 
 
@@ -249,20 +191,38 @@ VALID = """version = "t1"
 
 [anonymity]
 k = 3
-quasi_identifiers = ["birth_year", "pc4"]
+quasi_identifiers = ["age_at_start", "pc4"]
+extract_share = 0.9
 
 [generalisation]
 dates = "month"
 pc4 = "pc2"
-birth_year = "5y"
+birth_year = "year"
+
+[uses]
+pc4 = "regional planning, DPIA 2027-02"
+birth_year = "cohort study"
+
+[extracts.onderzoek]
+trajectory_id = "pseudonym"
+age_at_start = "band"
+pc4 = "pc2"
+measurements = "pairs"
 """
 
 
 def test_privacy_config_reads_every_setting(tmp_path: Path) -> None:
     config = load_privacy_config(write(tmp_path, VALID))
 
-    assert config == AnonymityConfig(version="t1", k=3, quasi_identifiers=("birth_year", "pc4"),
-                                     dates="month", pc4="pc2", birth_year="5y")
+    scope = ExtractScope("onderzoek", (("trajectory_id", "pseudonym"), ("age_at_start", "band"), ("pc4", "pc2")),
+                         "pairs")
+    assert config == AnonymityConfig(
+        version="t1", k=3, quasi_identifiers=("age_at_start", "pc4"), extract_share=0.9, dates="month",
+        pc4="pc2", birth_year="year",
+        uses=(("pc4", "regional planning, DPIA 2027-02"), ("birth_year", "cohort study")), extracts=(scope,),
+    )
+    assert config.stored_optional == ("pc4", "birth_year")
+    assert config.warehouse_quasi_identifiers == ("age_at_start", "pc4", "birth_year")
 
 
 def test_privacy_config_left_out_settings_take_defaults(tmp_path: Path) -> None:
@@ -271,27 +231,60 @@ def test_privacy_config_left_out_settings_take_defaults(tmp_path: Path) -> None:
     assert config == AnonymityConfig(version="t2")
 
 
+def test_privacy_config_scopes_and_the_default_scope(tmp_path: Path) -> None:
+    """A configured scope gets its own columns; any other name the default scope's, under its own
+    name (its pseudonyms stay its own); the default scope is always among the extract scopes."""
+    config = load_privacy_config(write(tmp_path, VALID))
+
+    assert config.scope("onderzoek").output_columns == ("trajectory_id", "age_band", "pc2")
+    assert config.scope("onderzoek").quasi_identifiers == ("age_band", "pc2")
+    unconfigured = config.scope("iemand-anders")
+    assert unconfigured.name == "iemand-anders"
+    assert (unconfigured.columns, unconfigured.measurements) == (BUILT_IN_DEFAULT.columns, "classes")
+    assert [s.name for s in config.extract_scopes] == ["onderzoek", "default"]
+    assert BUILT_IN_DEFAULT.output_columns == (
+        "trajectory_id", "client_id", "interventie", "female", "end_year", "reden_einde", "doelrealisatie",
+        "tevredenheid")
+    assert BUILT_IN_DEFAULT.quasi_identifiers == ("interventie", "female", "end_year")
+
+
 @pytest.mark.parametrize(
     ("old", "new", "line", "words"),
     [
-        ('dates = "month"', 'dates = "week"', 8, "dates must be one of"),
-        ('pc4 = "pc2"', 'pc4 = "pc3"', 9, "pc4 must be one of"),
-        ('birth_year = "5y"', 'birth_year = "10y"', 10, "birth_year must be one of"),
-        ('dates = "month"', 'date = "month"', 8, "no setting 'date'"),
+        ('dates = "month"', 'dates = "week"', 9, "dates must be one of"),
+        ('dates = "month"', 'dates = "day"', 9, "no longer offered"),
+        ('pc4 = "pc2"\nbirth', 'pc4 = "pc3"\nbirth', 10, "pc4 must be one of"),
+        ('birth_year = "year"', 'birth_year = "10y"', 11, "birth_year must be one of"),
+        ('birth_year = "year"', 'birth_year = "5y"', 11, "no longer offered"),
+        ('dates = "month"', 'date = "month"', 9, "no setting 'date'"),
         ("k = 3", "k = 1", 4, "at least 2"),
         ("k = 3", 'k = "5"', 4, "whole number"),
         ("k = 3", "k = true", 4, "whole number"),
-        ('["birth_year", "pc4"]', '["birth_year", "postcode"]', 5, "'postcode'"),
-        ('["birth_year", "pc4"]', "[]", 5, "non-empty list"),
-        ('["birth_year", "pc4"]', '["pc4", "pc4"]', 5, "twice"),
-        ("[generalisation]", "[generalization]", 7, "unknown setting or section 'generalization'"),
+        ("extract_share = 0.9", "extract_share = 1.5", 6, "at most 1"),
+        ("extract_share = 0.9", "extract_share = 0", 6, "above 0"),
+        ('["age_at_start", "pc4"]', '["age_at_start", "postcode"]', 5, "'postcode'"),
+        ('["age_at_start", "pc4"]', '["startdatum"]', 5, "'startdatum'"),
+        ('["age_at_start", "pc4"]', "[]", 5, "non-empty list"),
+        ('["age_at_start", "pc4"]', '["pc4", "pc4"]', 5, "twice"),
+        ("[generalisation]", "[generalization]", 8, "unknown setting or section 'generalization'"),
+        # storing an optional field needs its use; a use must be words
+        ('pc4 = "regional planning, DPIA 2027-02"\n', "", 10, "name the use"),
+        ('birth_year = "cohort study"', 'birth_year = " "', 15, "must say"),
+        ('[uses]', '[uses]\npostcode = "x"', 14, "no setting 'postcode'"),
+        # extract scopes
+        ('age_at_start = "band"', 'age_at_start = "decade"', 19, "age_at_start must be one of"),
+        ('age_at_start = "band"', 'postcode = "band"', 19, "has no column 'postcode'"),
+        ('pc4 = "pc2"\nmeasurements', 'pc4 = "pc4"\nmeasurements', 20, "finer than the warehouse keeps"),
+        ('measurements = "pairs"', 'measurements = "all"', 21, "measurements must be one of"),
+        ('trajectory_id = "pseudonym"\n', "", 20, "needs trajectory_id"),
+        ("[extracts.onderzoek]", "[extracts.Onderzoek]", 17, "scope name"),
     ],
 )
 def test_privacy_config_error_names_file_and_line(
     tmp_path: Path, old: str, new: str, line: int, words: str
 ) -> None:
     assert old in VALID
-    path = write(tmp_path, VALID.replace(old, new))
+    path = write(tmp_path, VALID.replace(old, new, 1))
 
     with pytest.raises(ConfigError) as error:
         load_privacy_config(path)
@@ -302,6 +295,31 @@ def test_privacy_config_error_names_file_and_line(
     assert f"{path}, line {line}" in str(error.value)
 
 
+def test_privacy_config_quasi_identifier_must_be_stored(tmp_path: Path) -> None:
+    path = write(tmp_path, 'version = "t3"\n[anonymity]\nquasi_identifiers = ["geslacht", "pc4"]\n')
+
+    with pytest.raises(ConfigError) as error:
+        load_privacy_config(path)
+
+    assert error.value.line == 3 and "'pc4' is not stored" in error.value.problem
+
+
+def test_privacy_config_of_an_older_home_says_what_to_change(tmp_path: Path) -> None:
+    """A home whose privacy.toml was copied from the defaults before minimisation stops with a
+    message naming the first line to change, not by storing postcodes and birth years on."""
+    old = write(tmp_path, 'version = "2026-11-25.1"\n[anonymity]\nk = 5\n[generalisation]\n'
+                          'dates = "day"\npc4 = "pc4"\nbirth_year = "year"\n')
+
+    with pytest.raises(ConfigError) as error:
+        load_privacy_config(old)
+
+    assert error.value.line == 5 and "month" in error.value.problem
+    old.write_text(old.read_text(encoding="utf-8").replace('"day"', '"month"'), encoding="utf-8")
+    with pytest.raises(ConfigError) as error:
+        load_privacy_config(old)
+    assert error.value.line == 6 and '[uses]' in error.value.problem and 'pc4 = "none"' in error.value.problem
+
+
 def test_privacy_config_without_version_is_refused(tmp_path: Path) -> None:
     path = write(tmp_path, VALID.replace('version = "t1"', ""))
 
@@ -310,12 +328,12 @@ def test_privacy_config_without_version_is_refused(tmp_path: Path) -> None:
 
 
 def test_privacy_config_invalid_toml_names_line(tmp_path: Path) -> None:
-    path = write(tmp_path, VALID.replace('pc4 = "pc2"', "pc4 = pc2"))
+    path = write(tmp_path, VALID.replace('pc4 = "pc2"', "pc4 = pc2", 1))
 
     with pytest.raises(ConfigError) as error:
         load_privacy_config(path)
 
-    assert error.value.line == 9
+    assert error.value.line == 10
     assert "not valid TOML" in error.value.problem
 
 
@@ -335,18 +353,18 @@ QI_VALUES = ("9731", "8264", "2011", "2003", "2019", "c-alone", "c-m1", "c-n1")
 
 
 def test_reports_hold_counts_and_no_quasi_identifier_value(tmp_path: Path) -> None:
-    config = AnonymityConfig(version="v-test", quasi_identifiers=(*BASIC, "startdatum", "einddatum"))
-    report = anonymity_report(known_frame(), config, "levering de-boog 2025-01")
+    config = AnonymityConfig(version="v-test", quasi_identifiers=BASIC)
+    report = anonymity_report(known_frame(), config, "levering de-boog 2025-01", (*BASIC, "startdatum"))
 
     paths = write_anonymity_report(report, tmp_path / "out")
 
     assert [p.name for p in paths] == ["anonimiteit.json", "anonimiteit.html"]
-    payload = json.loads(paths[0].read_text(encoding="utf-8"))
-    assert payload["records"] == 12
+    (payload,) = json.loads(paths[0].read_text(encoding="utf-8"))["reports"]
+    assert (payload["unit"], payload["clients"], payload["trajectories"]) == ("clients", 12, 12)
     assert payload["smallest_class"] == 1
-    assert payload["records_below_k"] == payload["classes_below_k"] == 12  # day-level start dates: every record alone
-    assert payload["quasi_identifiers"] == ["birth_year", "geslacht", "pc4", "startdatum", "einddatum"]
-    assert sum(h["records"] for h in payload["class_sizes"]) == 12
+    assert payload["clients_below_k"] == payload["classes_below_k"] == 12  # day-level dates: everyone alone
+    assert payload["quasi_identifiers"] == ["birth_year", "geslacht", "pc4", "startdatum"]
+    assert sum(h["members"] for h in payload["class_sizes"]) == 12
     for path in paths:
         text = path.read_text(encoding="utf-8")
         for value in QI_VALUES:
@@ -354,12 +372,25 @@ def test_reports_hold_counts_and_no_quasi_identifier_value(tmp_path: Path) -> No
     assert not list((tmp_path / "out").glob(".*.tmp"))
 
 
+def test_report_of_several_scopes_in_one_file(tmp_path: Path) -> None:
+    config = AnonymityConfig(quasi_identifiers=BASIC)
+    reports = [anonymity_report(known_frame(), config, "warehouse"),
+               anonymity_report(known_frame(), config, "extract default", ("birth_year",))]
+
+    paths = write_anonymity_report(reports, tmp_path)
+
+    payloads = json.loads(paths[0].read_text(encoding="utf-8"))["reports"]
+    assert [(p["scope"], p["clients_below_k"]) for p in payloads] == [("warehouse", 1), ("extract default", 0)]
+    page = paths[1].read_text(encoding="utf-8")
+    assert page.count("<section>") == 2 and "extract default" in page
+
+
 def test_report_json_and_html_agree_on_the_counts() -> None:
     report = anonymity_report(known_frame(), AnonymityConfig(quasi_identifiers=BASIC), "s")
-    payload = json.loads(anonymity_json(report))
-    page = anonymity_html(report)
+    (payload,) = json.loads(anonymity_json([report]))["reports"]
+    page = anonymity_html([report])
 
-    assert (payload["smallest_class"], payload["records_below_k"], payload["share_below_k"]) == (1, 1, 1 / 12)
+    assert (payload["smallest_class"], payload["clients_below_k"], payload["share_below_k"]) == (1, 1, 1 / 12)
     assert payload["meets_k"] is False
     assert "voldoet niet aan k = 5" in page
     assert "<td>1 (8.3%)</td>" in page
@@ -369,7 +400,7 @@ def test_report_html_is_escaped() -> None:
     report = anonymity_report(known_frame(), AnonymityConfig(version="<b>v</b>", quasi_identifiers=BASIC),
                               "<script>alert(1)</script>")
 
-    page = anonymity_html(report)
+    page = anonymity_html([report])
 
     assert "<script>" not in page and "<b>v</b>" not in page
     assert "&lt;script&gt;" in page

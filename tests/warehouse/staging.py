@@ -3,11 +3,13 @@ small readers for what the build wrote. The `wh` fixture in conftest.py yields a
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import duckdb
 import pytest
 
+from pseudonymise.clock import EPOCH, TrajectoryClock
+from pseudonymise.keys import key_from_material
 from schemas.config import InstrumentRegistry
 from warehouse.marts import MartCounts, build_marts
 from warehouse.sql import execute
@@ -18,6 +20,24 @@ CBCL_JEUGDIGE = ("CBCL", "totaal", "jeugdige")
 MONTH = "2025-06"  # the reporting month when a test does not name one
 END = "2025-06-15"  # the einddatum `Staging.pair` gives when a test does not name one
 STARTDATUM = "2025-01-01"  # the startdatum when a test does not name one
+
+
+# Hand-made rows are stored as the read step stores them (pseudonymise/minimise.py): months and
+# days on each trajectory's clock, keyed here by a fixed test key.
+CLOCK = TrajectoryClock(key_from_material(bytes(range(32))))
+
+
+def month_of(day: str | None) -> date | None:
+    return date.fromisoformat(day).replace(day=1) if day else None
+
+
+def clock_day(tid: str, day: str | None) -> int | None:
+    return CLOCK.day(tid, date.fromisoformat(day)) if day else None
+
+
+def calendar(tid: str, day: int | None) -> date | None:
+    """A stored clock day read back as its date (tests know the key; the warehouse does not)."""
+    return None if day is None else EPOCH + timedelta(days=day - CLOCK.offset(tid))
 
 
 def approx(value: float) -> object:
@@ -104,10 +124,10 @@ class Staging:
         insert_row(self.con, "staging", "trajectories", {
             "delivery_id": delivery_id, "provider": provider, "month": month,
             "row_number": self._row_number(delivery_id), "trajectory_id": tid,
-            "client_id": f"c-{tid}", "birth_year": 2012, "age_at_start": 12, "geslacht": "X",
-            "pc4": "1234", "team": team, "interventie": interventie, "hulpvorm": "ambulant",
-            "startdatum": date.fromisoformat(startdatum or self.startdatum),
-            "einddatum": date.fromisoformat(einddatum) if einddatum else None,
+            "client_id": f"c-{tid}", "birth_year": None, "age_at_start": 12, "geslacht": "X",
+            "pc4": None, "team": team, "interventie": interventie, "hulpvorm": "ambulant",
+            "start_month": month_of(startdatum or self.startdatum), "end_month": month_of(einddatum),
+            "start_day": clock_day(tid, startdatum or self.startdatum), "end_day": clock_day(tid, einddatum),
             "reden_einde": reden_einde, "doelrealisatie": doelrealisatie,
             "tevredenheid": tevredenheid,
         })
@@ -129,7 +149,7 @@ class Staging:
             "delivery_id": delivery_id, "provider": provider, "month": month,
             "row_number": self._row_number(delivery_id), "trajectory_id": tid,
             "instrument": instrument, "schaal": schaal, "informant": informant,
-            "meetmoment": meetmoment, "datum": date.fromisoformat(datum), "score": score,
+            "meetmoment": meetmoment, "measured_day": clock_day(tid, datum), "score": score,
         })
 
     def pair(

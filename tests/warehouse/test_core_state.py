@@ -10,7 +10,7 @@ from datetime import date, datetime
 import pytest
 
 from schemas.config import InstrumentRegistry, parse_instrument_registry
-from tests.warehouse.staging import CBCL_JEUGDIGE, Staging, approx, fetch
+from tests.warehouse.staging import CBCL_JEUGDIGE, Staging, approx, calendar, fetch
 from warehouse.sql import execute
 
 # delivery-format §7, the CBCL totaal row
@@ -34,7 +34,10 @@ def startdatum() -> str:
 
 
 def core_trajectories(wh: Staging) -> dict[tuple[str, str], dict]:
+    """Core's rows, each with its end read back from the trajectory's clock as `einddatum`."""
     rows = fetch(wh.con, "SELECT * FROM core.trajectories")
+    for r in rows:
+        r["einddatum"] = calendar(r["trajectory_id"], r["end_day"])
     by_key = {(r["provider"], r["trajectory_id"]): r for r in rows}
     assert len(by_key) == len(rows), "a trajectory occurs twice in core.trajectories"
     return by_key
@@ -136,8 +139,12 @@ def test_core_measurement_newest_delivery_score_wins(wh: Staging) -> None:
     wh.measurement("t1", "eind", "2025-03-05", 60, month="2025-03")
     counts = wh.build()
 
-    rows = fetch(wh.con, "SELECT informant, meetmoment, datum, score, month "
-                         "FROM core.measurements ORDER BY informant, meetmoment, datum")
+    rows = [
+        {"informant": r["informant"], "meetmoment": r["meetmoment"],
+         "datum": calendar(r["trajectory_id"], r["measured_day"]), "score": r["score"], "month": r["month"]}
+        for r in fetch(wh.con, "SELECT trajectory_id, informant, meetmoment, measured_day, score, month "
+                               "FROM core.measurements ORDER BY informant, meetmoment, measured_day")
+    ]
     assert rows == [
         {"informant": "jeugdige", "meetmoment": "start", "datum": date(2025, 1, 10),
          "score": 50, "month": "2025-01"},

@@ -25,7 +25,7 @@ from schemas.config import (
     parse_instrument_registry,
 )
 from tests.warehouse.differencing_attack import attack
-from tests.warehouse.staging import CBCL, CBCL_JEUGDIGE, Staging, fetch
+from tests.warehouse.staging import CBCL, CBCL_JEUGDIGE, CLOCK, Staging, fetch
 from warehouse import marts
 from warehouse.connection import open_warehouse
 from warehouse.marts import MartCounts, build_marts
@@ -283,6 +283,18 @@ def random_rows(seed: int) -> tuple[list[dict], list[dict], Truth]:
     return trajectories, measurements, truth
 
 
+def stored_dates(row: dict) -> dict:
+    """A generated row's dates as the warehouse stores them (tests/warehouse/staging.py)."""
+    tid, stored = row["trajectory_id"], {}
+    for column, month, day in (("startdatum", "start_month", "start_day"), ("einddatum", "end_month", "end_day")):
+        if column in row:
+            value = row[column]
+            stored |= {month: value and value.replace(day=1), day: value and CLOCK.day(tid, value)}
+    if "datum" in row:
+        stored["measured_day"] = CLOCK.day(tid, row["datum"])
+    return stored
+
+
 def stage(wh: Staging, trajectories: list[dict], measurements: list[dict]) -> None:
     """Bulk-write rows into staging (one delivery per provider), in the order given; any column
     not named gets the neutral value the shared `insert_row` gives."""
@@ -299,8 +311,8 @@ def stage(wh: Staging, trajectories: list[dict], measurements: list[dict]) -> No
             delivery_id = wh.delivery("2025-12", row["provider"])
             given = {**row, "delivery_id": delivery_id, "month": "2025-12", "row_number": number}
             if table == "trajectories":
-                given |= {"birth_year": 2010, "age_at_start": 12, "geslacht": "X", "pc4": "1234",
-                          "hulpvorm": "ambulant"}
+                given |= {"age_at_start": 12, "geslacht": "X", "hulpvorm": "ambulant"}
+            given |= stored_dates(given)
             full.append({name: given.get(name, neutral.get(kind, "")) for name, kind in columns})
         frame = pd.DataFrame(full, columns=[name for name, _ in columns], dtype=object)
         wh.con.register("stage_frame", frame)

@@ -116,9 +116,9 @@ def test_validate_warehouse_clean_passes_every_check(wh: Staging, quality: Quali
         "warehouse_pseudonyms_wellformed": 3 * n_trajectories + n_measurements,
         "warehouse_trajectory_unique": n_trajectories,
         "warehouse_measurement_unique": n_measurements,
-        # geslacht, hulpvorm, pc4 per trajectory; reden_einde of the 8 ended;
-        # meetmoment, informant and score per measurement
-        "warehouse_codes_conform": 3 * n_trajectories + 8 + 3 * n_measurements,
+        # geslacht and hulpvorm per trajectory (pc4 is not stored by default: none to check);
+        # reden_einde of the 8 ended; meetmoment, informant and score per measurement
+        "warehouse_codes_conform": 2 * n_trajectories + 8 + 3 * n_measurements,
         "warehouse_ages_plausible": n_trajectories,
         "warehouse_end_not_before_start": 8,
         "warehouse_suppression_holds": checks["warehouse_suppression_holds"].denominator,
@@ -176,7 +176,7 @@ BREAKAGES = [
                  f"UPDATE core.trajectories SET age_at_start = 28 WHERE trajectory_id = '{tid(0)}'",
                  id="age-28"),
     pytest.param("warehouse_end_not_before_start",
-                 f"UPDATE core.trajectories SET einddatum = startdatum - 1 WHERE trajectory_id = '{tid(0)}'",
+                 f"UPDATE core.trajectories SET end_day = start_day - 1 WHERE trajectory_id = '{tid(0)}'",
                  id="end-before-start"),
     pytest.param("warehouse_suppression_holds",
                  f"UPDATE mart.outcome_scores SET n_paired = {K - 1} "
@@ -230,9 +230,10 @@ def test_validate_warehouse_trajectory_longer_than_five_years(
 ) -> None:
     assert FIVE_YEARS_DAYS == 1826
     clean(wh)
-    # running ones count to 30 June 2025, the end of the month they were delivered in
-    wh.trajectory(tid(20), team="A", startdatum="2020-06-30")  # 1826 days
-    wh.trajectory(tid(21), team="A", startdatum="2020-06-29")  # 1827 days: counted
+    # running ones count from the first of their start month (the day is not stored) to 30 June
+    # 2025, the end of the month they were delivered in; ended ones count exactly
+    wh.trajectory(tid(20), team="A", startdatum="2020-07-20")  # from 1 July 2020: 1825 days
+    wh.trajectory(tid(21), team="A", startdatum="2020-06-30")  # from 1 June 2020: 1855 days, counted
     wh.trajectory(tid(22), team="A", startdatum="2020-01-01", einddatum="2024-12-31")  # 1826
     wh.trajectory(tid(23), team="A", startdatum="2020-01-01", einddatum="2025-01-01")  # 1827: counted
     build(wh)

@@ -4,7 +4,8 @@
 DELETE FROM core.trajectories;
 INSERT INTO core.trajectories BY NAME
 SELECT provider, trajectory_id, client_id, local_client_id, birth_year, age_at_start, geslacht, pc4, team,
-       interventie, hulpvorm, startdatum, einddatum, reden_einde, doelrealisatie, tevredenheid,
+       interventie, hulpvorm, start_month, end_month, start_day, end_day, reden_einde, doelrealisatie,
+       tevredenheid,
        delivery_id, month
 FROM staging.trajectories
 QUALIFY row_number() OVER (

@@ -13,9 +13,9 @@ SELECT
     CASE WHEN l.level = 'team' THEN t.team END AS team,
     CASE WHEN l.level IN ('intervention', 'organisation_intervention') THEN t.interventie END
         AS intervention,
-    CASE WHEN p.is_all THEN 'all' ELSE strftime(t.einddatum, '%Y') END AS period
+    CASE WHEN p.is_all THEN 'all' ELSE strftime(t.end_month, '%Y') END AS period
 FROM core.trajectories AS t
 CROSS JOIN (VALUES ('consortium'), ('organisation'), ('team'), ('intervention'),
                    ('organisation_intervention')) AS l(level)
 CROSS JOIN (VALUES (true), (false)) AS p(is_all)
-WHERE t.einddatum IS NOT NULL;
+WHERE t.end_month IS NOT NULL;

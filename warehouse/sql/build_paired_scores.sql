@@ -1,16 +1,17 @@
 -- Start and end score per ended trajectory and measure (outcome-metrics §2) and the per-pair
--- figures of §3: improvement, reliable change index, clinical status, recovery.
+-- figures of §3: improvement, reliable change index, clinical status, recovery. A measurement's
+-- date is its day on the trajectory's clock (measured_day): the same order, the same "after".
 CREATE OR REPLACE TEMP TABLE paired_scores AS
 WITH ends AS (
     SELECT
         m.provider, m.trajectory_id, m.instrument, m.schaal, m.informant,
-        arg_min(m.score, m.datum) FILTER (WHERE m.meetmoment = 'start') AS x_start,
-        min(m.datum) FILTER (WHERE m.meetmoment = 'start') AS start_date,
-        arg_max(m.score, m.datum) FILTER (WHERE m.meetmoment = 'eind') AS x_end,
-        max(m.datum) FILTER (WHERE m.meetmoment = 'eind') AS end_date
+        arg_min(m.score, m.measured_day) FILTER (WHERE m.meetmoment = 'start') AS x_start,
+        min(m.measured_day) FILTER (WHERE m.meetmoment = 'start') AS start_day,
+        arg_max(m.score, m.measured_day) FILTER (WHERE m.meetmoment = 'eind') AS x_end,
+        max(m.measured_day) FILTER (WHERE m.meetmoment = 'eind') AS end_day
     FROM core.measurements AS m
     JOIN core.trajectories AS t USING (provider, trajectory_id)
-    WHERE t.einddatum IS NOT NULL
+    WHERE t.end_month IS NOT NULL
     GROUP BY ALL
 ),
 scored AS (
@@ -22,7 +23,7 @@ scored AS (
         sqrt(2) * i.sd_ref * sqrt(1 - i.r) AS s_diff
     FROM ends AS e
     JOIN ref.instruments AS i USING (instrument, schaal)
-    WHERE e.x_start IS NOT NULL AND e.x_end IS NOT NULL AND e.end_date > e.start_date
+    WHERE e.x_start IS NOT NULL AND e.x_end IS NOT NULL AND e.end_day > e.start_day
 )
 SELECT
     *,

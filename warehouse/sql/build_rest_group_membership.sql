@@ -5,7 +5,7 @@
 -- rest's figures with exactly the definitions of outcome-metrics §4.
 CREATE OR REPLACE TEMP TABLE group_membership AS
 WITH left_out AS (
-    SELECT DISTINCT provider AS organisation FROM core.trajectories WHERE einddatum IS NOT NULL
+    SELECT DISTINCT provider AS organisation FROM core.trajectories WHERE end_month IS NOT NULL
 )
 SELECT
     t.provider,
@@ -17,8 +17,8 @@ SELECT
     x.organisation,
     NULL::VARCHAR AS team,
     NULL::VARCHAR AS intervention,
-    CASE WHEN p.is_all THEN 'all' ELSE strftime(t.einddatum, '%Y') END AS period
+    CASE WHEN p.is_all THEN 'all' ELSE strftime(t.end_month, '%Y') END AS period
 FROM core.trajectories AS t
 JOIN left_out AS x ON t.provider <> x.organisation
 CROSS JOIN (VALUES (true), (false)) AS p(is_all)
-WHERE t.einddatum IS NOT NULL;
+WHERE t.end_month IS NOT NULL;

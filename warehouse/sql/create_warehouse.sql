@@ -36,15 +36,17 @@ CREATE TABLE IF NOT EXISTS staging.trajectories (
     trajectory_id  VARCHAR NOT NULL,  -- keyed pseudonym of (provider, traject_id)
     client_id      VARCHAR NOT NULL,  -- keyed pseudonym of the BSN, else of (provider, clientnummer)
     local_client_id VARCHAR,          -- keyed pseudonym of (provider, clientnummer): AVG requests
-    birth_year     INTEGER,
-    age_at_start   INTEGER,
+    birth_year     INTEGER,           -- only with a documented use (privacy.toml [uses])
+    age_at_start   INTEGER,           -- whole years on the start date (case-mix, outcome-metrics §8)
     geslacht       VARCHAR,
-    pc4            VARCHAR,
+    pc4            VARCHAR,           -- only with a documented use: four digits or two (region)
     team           VARCHAR,
     interventie    VARCHAR,
     hulpvorm       VARCHAR,
-    startdatum     DATE,
-    einddatum      DATE,
+    start_month    DATE,              -- first day of the start's month (or year): PRIVACY.md §1
+    end_month      DATE,              -- first day of the end's month (or year); NULL while running
+    start_day      INTEGER,           -- the start on the trajectory's keyed clock (pseudonymise/clock.py)
+    end_day        INTEGER,           -- the end on that clock: end_day - start_day is the length in days
     reden_einde    INTEGER,
     doelrealisatie INTEGER,
     tevredenheid   DOUBLE
@@ -61,7 +63,7 @@ CREATE TABLE IF NOT EXISTS staging.measurements (
     schaal         VARCHAR,
     informant      VARCHAR,
     meetmoment     VARCHAR,
-    datum          DATE,
+    measured_day   INTEGER,          -- the date on the trajectory's keyed clock: minus start_day, days since the start
     score          DOUBLE
 );
 
@@ -135,15 +137,17 @@ CREATE TABLE IF NOT EXISTS core.trajectories (
     trajectory_id  VARCHAR NOT NULL,
     client_id      VARCHAR NOT NULL,
     local_client_id VARCHAR,
-    birth_year     INTEGER,
-    age_at_start   INTEGER,
+    birth_year     INTEGER,           -- only with a documented use (privacy.toml [uses])
+    age_at_start   INTEGER,           -- whole years on the start date (case-mix, outcome-metrics §8)
     geslacht       VARCHAR,
-    pc4            VARCHAR,
+    pc4            VARCHAR,           -- only with a documented use: four digits or two (region)
     team           VARCHAR,
     interventie    VARCHAR,
     hulpvorm       VARCHAR,
-    startdatum     DATE,
-    einddatum      DATE,
+    start_month    DATE,              -- first day of the start's month (or year): PRIVACY.md §1
+    end_month      DATE,              -- first day of the end's month (or year); NULL while running
+    start_day      INTEGER,           -- the start on the trajectory's keyed clock (pseudonymise/clock.py)
+    end_day        INTEGER,           -- the end on that clock: end_day - start_day is the length in days
     reden_einde    INTEGER,
     doelrealisatie INTEGER,
     tevredenheid   DOUBLE,
@@ -158,13 +162,33 @@ CREATE TABLE IF NOT EXISTS core.measurements (
     schaal         VARCHAR NOT NULL,
     informant      VARCHAR NOT NULL,
     meetmoment     VARCHAR NOT NULL,
-    datum          DATE NOT NULL,
+    measured_day   INTEGER NOT NULL,
     score          DOUBLE NOT NULL,
     delivery_id    VARCHAR NOT NULL,
     month          VARCHAR NOT NULL
 );
 
 ALTER TABLE core.trajectories ADD COLUMN IF NOT EXISTS local_client_id VARCHAR;
+
+-- Warehouses made before data minimisation (privacy.toml 2026-12) stored calendar dates: they get
+-- the new columns here, empty; warehouse/minimise.py fills them from the old ones with the key
+-- (the first `databank run`, read step, `extract` or `rotate-key`) and drops the old columns in
+-- the same transaction. Until then no build runs on them.
+ALTER TABLE intake.trajectories ADD COLUMN IF NOT EXISTS start_month DATE;
+ALTER TABLE intake.trajectories ADD COLUMN IF NOT EXISTS end_month DATE;
+ALTER TABLE intake.trajectories ADD COLUMN IF NOT EXISTS start_day INTEGER;
+ALTER TABLE intake.trajectories ADD COLUMN IF NOT EXISTS end_day INTEGER;
+ALTER TABLE staging.trajectories ADD COLUMN IF NOT EXISTS start_month DATE;
+ALTER TABLE staging.trajectories ADD COLUMN IF NOT EXISTS end_month DATE;
+ALTER TABLE staging.trajectories ADD COLUMN IF NOT EXISTS start_day INTEGER;
+ALTER TABLE staging.trajectories ADD COLUMN IF NOT EXISTS end_day INTEGER;
+ALTER TABLE core.trajectories ADD COLUMN IF NOT EXISTS start_month DATE;
+ALTER TABLE core.trajectories ADD COLUMN IF NOT EXISTS end_month DATE;
+ALTER TABLE core.trajectories ADD COLUMN IF NOT EXISTS start_day INTEGER;
+ALTER TABLE core.trajectories ADD COLUMN IF NOT EXISTS end_day INTEGER;
+ALTER TABLE intake.measurements ADD COLUMN IF NOT EXISTS measured_day INTEGER;
+ALTER TABLE staging.measurements ADD COLUMN IF NOT EXISTS measured_day INTEGER;
+ALTER TABLE core.measurements ADD COLUMN IF NOT EXISTS measured_day INTEGER;
 
 -- The instrument registry as loaded for the current build (config/instruments.csv).
 CREATE TABLE IF NOT EXISTS ref.instruments (

@@ -1,0 +1,69 @@
+"""Data minimisation (AVG art. 5(1)(c)): the last step of reading a delivery, after validation
+and the steward's reports, before anything is stored. Validation needs calendar dates (a date
+after the reporting month, an end before the start, the age); what is stored keeps only what the
+marts, the quality checks, objections and erasures need (PRIVACY.md §1):
+
+- the start and the end as their month (or year, `[generalisation] dates`): the period of
+  outcome-metrics §4 is the end's calendar year, the quality checks count in months;
+- every date as a day number on the trajectory's keyed clock (pseudonymise/clock.py): the order
+  of measurements, the days between a measurement and the start, and a trajectory's length in
+  days are exact; the calendar day is not there;
+- no postcode digits and no birth year unless the consortium documents a use for them
+  (`[generalisation] pc4`, `birth_year` with `[uses]`); the age at start in whole years and sex
+  stay, for the case-mix model of outcome-metrics §8."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from pseudonymise.clock import EPOCH, TrajectoryClock
+from schemas.anonymity import AnonymityConfig
+
+STORED_TRAJECTORY_FIELDS = [
+    "row_number", "trajectory_id", "client_id", "local_client_id", "birth_year", "age_at_start",
+    "geslacht", "pc4", "team", "interventie", "hulpvorm", "start_month", "end_month", "start_day",
+    "end_day", "reden_einde", "doelrealisatie", "tevredenheid",
+]
+STORED_MEASUREMENT_FIELDS = [
+    "row_number", "trajectory_id", "local_client_id", "instrument", "schaal", "informant",
+    "meetmoment", "measured_day", "score",
+]
+
+
+def period_start(dates: pd.Series, level: str) -> pd.Series:
+    """The first day of each date's month ("month") or year ("year"), at midnight."""
+    stamps = pd.to_datetime(dates)
+    return stamps.dt.to_period("M" if level == "month" else "Y").dt.to_timestamp().astype(stamps.dtype)
+
+
+def clock_days(dates: pd.Series, trajectory_ids: pd.Series, clock: TrajectoryClock) -> pd.Series:
+    """Each date as a day number on its trajectory's clock (Int64; empty stays empty)."""
+    stamps = pd.to_datetime(dates)
+    days = (stamps - pd.Timestamp(EPOCH)).dt.days
+    offsets = pd.Series(clock.offsets(trajectory_ids), index=dates.index, dtype="Int64")
+    return (days.astype("Int64") + offsets).astype("Int64")
+
+
+def minimise_trajectories(frame: pd.DataFrame, config: AnonymityConfig, clock: TrajectoryClock) -> pd.DataFrame:
+    """Validated trajectory rows (the read step's TRAJECTORY_FIELDS) as stored."""
+    out = frame.copy()
+    out["start_month"] = period_start(frame["startdatum"], config.dates)
+    out["end_month"] = period_start(frame["einddatum"], config.dates)
+    out["start_day"] = clock_days(frame["startdatum"], frame["trajectory_id"], clock)
+    out["end_day"] = clock_days(frame["einddatum"], frame["trajectory_id"], clock)
+    if config.pc4 == "none":
+        out["pc4"] = pd.Series([None] * len(out), index=out.index, dtype="object")
+    elif config.pc4 == "pc2":
+        out["pc4"] = pd.Series(
+            [v[:2] if isinstance(v, str) else None for v in frame["pc4"]], index=out.index, dtype="object"
+        )
+    if config.birth_year == "none":
+        out["birth_year"] = pd.Series([pd.NA] * len(out), index=out.index, dtype="Int64")
+    return out[STORED_TRAJECTORY_FIELDS]
+
+
+def minimise_measurements(frame: pd.DataFrame, clock: TrajectoryClock) -> pd.DataFrame:
+    """Validated measurement rows (the read step's MEASUREMENT_FIELDS) as stored."""
+    out = frame.copy()
+    out["measured_day"] = clock_days(frame["datum"], frame["trajectory_id"], clock)
+    return out[STORED_MEASUREMENT_FIELDS]
