@@ -35,6 +35,7 @@ import pandas as pd
 
 from schemas.config import parse_instrument_registry
 from tests.warehouse.release_truth import Measure, Registry, Trajectory, Truth, trajectory_values
+from tests.warehouse.staging import CLOCK
 from warehouse.builds import BuildInputs, last_build
 from warehouse.connection import open_warehouse
 from warehouse.marts import build_marts
@@ -257,8 +258,8 @@ class Run:
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict]) -> None:
-    """Bulk insert by column name; columns the test does not name get a neutral value, and
-    names the table does not have are left out (so a leaner staging schema still works)."""
+    """Bulk insert by column name; columns the test does not name get a neutral value, and a
+    name the table does not have fails (a renamed column must not silently empty the scenario)."""
     if not rows:
         return
     columns = execute(
@@ -268,6 +269,8 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict]) -> Non
         [table],
     )
     neutral = {"BOOLEAN": False, "INTEGER": 0, "BIGINT": 0, "DOUBLE": 0.0}
+    unknown = set(rows[0]) - {name for name, _ in columns}
+    assert not unknown, f"staging.{table} has no column {sorted(unknown)}: the scenario would lose it"
     full = [{name: row.get(name, neutral.get(kind, "")) for name, kind in columns} for row in rows]
     frame = pd.DataFrame(full, columns=[name for name, _ in columns], dtype=object)
     con.register("release_frame", frame)
@@ -308,14 +311,18 @@ def _replace_deliveries(
             "trajectory_id": t.tid, "client_id": f"c-{t.tid}", "local_client_id": f"l-{t.tid}",
             "birth_year": 2010, "age_at_start": 12, "geslacht": "X", "pc4": "1234",
             "team": t.team, "interventie": t.intervention, "hulpvorm": "ambulant",
-            "startdatum": t.start, "einddatum": t.end, "reden_einde": t.reden,
+            # dates as the read step stores them (pseudonymise/minimise.py)
+            "start_month": t.start.replace(day=1), "start_day": CLOCK.day(t.tid, t.start),
+            "end_month": t.end.replace(day=1), "end_day": CLOCK.day(t.tid, t.end),
+            "reden_einde": t.reden,
             "doelrealisatie": t.doel, "tevredenheid": float(t.satisfaction),
         } for number, t in enumerate(rows, start=2)]
         measurements += [{
             "delivery_id": delivery_id, "provider": provider, "month": month,
             "row_number": 2 + 2 * number + offset, "trajectory_id": t.tid,
             "local_client_id": f"l-{t.tid}", "instrument": measure[0], "schaal": measure[1],
-            "informant": measure[2], "meetmoment": moment, "datum": day, "score": float(score),
+            "informant": measure[2], "meetmoment": moment, "measured_day": CLOCK.day(t.tid, day),
+            "score": float(score),
         } for number, (t, measure, (start, end)) in enumerate(scored)
             for offset, (moment, day, score) in enumerate((
                 ("start", t.start + dt.timedelta(days=5), start),

@@ -7,16 +7,16 @@ SELECT DISTINCT
     md5(t.trajectory_id) AS trajectory_ref,
     md5(concat_ws('|', coalesce(t.reden_einde::VARCHAR, '-'), coalesce(t.doelrealisatie::VARCHAR, '-'),
                   coalesce(t.tevredenheid::VARCHAR, '-'))) AS value_hash,
-    t.provider, t.team, t.interventie AS intervention, strftime(t.einddatum, '%Y') AS year
+    t.provider, t.team, t.interventie AS intervention, strftime(t.end_month, '%Y') AS year
 FROM core.trajectories AS t
-WHERE t.einddatum IS NOT NULL
+WHERE t.end_month IS NOT NULL
 UNION ALL
 SELECT DISTINCT
     'scores', p.instrument, p.schaal, p.informant,
     md5(p.trajectory_id),
     md5(concat_ws('|', p.x_start::VARCHAR, p.x_end::VARCHAR, (p.rci > 1.96)::VARCHAR,
                   (p.rci < -1.96)::VARCHAR, p.clinical_start::VARCHAR, p.non_clinical_end::VARCHAR)),
-    t.provider, t.team, t.interventie, strftime(t.einddatum, '%Y')
+    t.provider, t.team, t.interventie, strftime(t.end_month, '%Y')
 FROM paired_scores AS p
 JOIN core.trajectories AS t USING (provider, trajectory_id);
 
@@ -46,7 +46,7 @@ DROP TABLE release_tokens_now;
 -- for the rest of the consortium, build_rest_group_membership.sql): one row per cell.
 CREATE OR REPLACE TEMP VIEW release_cell_tokens AS
 WITH left_out AS (
-    SELECT DISTINCT provider AS organisation FROM core.trajectories WHERE einddatum IS NOT NULL
+    SELECT DISTINCT provider AS organisation FROM core.trajectories WHERE end_month IS NOT NULL
 ),
 expanded AS (
     SELECT r.*, l.level,
