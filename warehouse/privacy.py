@@ -159,7 +159,11 @@ def _erasure_tokens(
     one); pseudonyms under a key outside the ring get none (nothing read under it matches)."""
     pseudonymiser = Pseudonymiser(ring)
     tokens = {(pseudonymiser.erasure_token(p), provider) for p, provider in scoped}
-    return sorted((t, provider) for t, provider in tokens if t is not None)
+    everywhere = {t for t, provider in tokens if provider is None}
+    return sorted(
+        ((t, provider) for t, provider in tokens if t is not None and (provider is None or t not in everywhere)),
+        key=lambda pair: (pair[0], pair[1] or ""),
+    )
 
 
 def erasure_tokens(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str | None]]:
