@@ -39,9 +39,12 @@ def cmd_keygen(_: argparse.Namespace) -> int:
     from pseudonymise.keys import KeyFileError, generate_key_file
     from warehouse.home import resolve_home
 
-    path = resolve_home().key_file
+    home = resolve_home()
+    path = home.key_file
     try:
-        key = generate_key_file(path)
+        if path.is_relative_to(home.root):
+            home.create_root()  # 0750, so the analysts' group can later reach publish/
+        key = generate_key_file(path)  # its folder 0700, the file 0600
     except KeyFileError as error:
         print(f"databank keygen: {error}", file=sys.stderr)
         return EXIT_CANNOT_RUN
