@@ -92,6 +92,12 @@ def test_run_writes_restricted_parts_owner_only_and_the_publication_for_the_grou
     assert (home.root / "publish" / "data-dictionary.md").is_file()
     assert any((home.root / "dagster").rglob("*.db"))  # Dagster's own storage is covered too
     assert wrong_modes(home) == []
+    assert mode(home.landing) == 0o700 and mode(home.root) == 0o750
+
+    os.umask(umask)
+    assert main(["extract", "--scope", "onderzoek-a", "--out", str(tmp_path / "extract")]) == 0
+    extract = [tmp_path / "extract", *(tmp_path / "extract").iterdir()]
+    assert len(extract) > 2 and {mode(p) for p in extract} == {0o700, 0o600}
 
 
 def test_the_next_run_tightens_a_home_written_under_an_open_umask(
@@ -104,10 +110,30 @@ def test_the_next_run_tightens_a_home_written_under_an_open_umask(
         for path in [home.root / part, *(home.root / part).rglob("*")]:
             path.chmod(0o755 if path.is_dir() else 0o644)
     assert len(wrong_modes(home)) > 10  # the check sees them
+    # The consortium's own choices for the home folder, the drop-off and the configuration stay.
+    home.root.chmod(0o755)
+    home.landing.chmod(0o770)
+    home.config_dir.chmod(0o750)
     deliver(home, write_delivery, "2025-04")
     os.umask(0o022)
     assert main(["run"]) == 0
     assert wrong_modes(home) == []
+    assert (mode(home.root), mode(home.landing), mode(home.config_dir)) == (0o755, 0o770, 0o750)
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o002])
+def test_preparing_the_home_or_loading_the_definitions_makes_the_process_write_owner_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, restore_umask: None, umask: int
+) -> None:
+    """`databank dev` prepares the home before it starts `dagster dev`, whose daemon, webserver and
+    run processes inherit the umask; a run the daemon starts also loads the definitions."""
+    from pipelines.definitions import build_definitions
+
+    os.umask(umask)
+    DatabankHome(tmp_path / "home").prepare()
+    assert os.umask(umask) == 0o077
+    build_definitions(DatabankHome(tmp_path / "home"))
+    assert os.umask(umask) == 0o077
 
 
 COMMANDS = {

@@ -352,3 +352,23 @@ def test_erasure_tokens_survive_a_key_rotation(home: DatabankHome, write_deliver
     run_pipeline(home, today=TODAY)
     assert rows(home.warehouse, "SELECT count(*) FROM core.trajectories") == [(2,)]
     assert excluded_counts(home, "2025-03") == [(1, 2)]
+
+
+def test_forget_by_bsn_removes_the_client_at_every_provider_that_delivered_it(
+    home: DatabankHome, write_delivery: DeliveryWriter, capsys: pytest.CaptureFixture
+) -> None:
+    two_clients(home, write_delivery, "2025-03")
+    write_delivery(home.landing, "horizon-jeugd", "2025-03", [ended(7, bsn=BSN), ended(8)])
+    run_pipeline(home, today=TODAY)
+    horizon = Pseudonymiser(load_key_ring(home.key_file))
+    there = {horizon.local_client("horizon-jeugd", "C00007"), horizon.trajectory("horizon-jeugd", "T00007")}
+    assert in_bytes(home, there) == there
+    capsys.readouterr()
+    assert main(["forget", "--provider", "de-boog", "--bsn", BSN]) == 0
+    assert "every provider that delivered the BSN" in capsys.readouterr().out
+    assert rows(home.warehouse, "SELECT provider, count(*) FROM core.trajectories GROUP BY ALL ORDER BY ALL") == [
+        ("de-boog", 2), ("horizon-jeugd", 1)
+    ]
+    assert in_bytes(home, there | pseudonyms_of_client_1(home)) == set()
+    audit = rows(home.warehouse, "SELECT provider, requested_by, trajectories FROM privacy.erasures")
+    assert audit == [("de-boog", "bsn", 2)]
