@@ -34,29 +34,30 @@ def write_owner_only() -> None:
     os.umask(OWNER_ONLY_UMASK)
 
 
-def _set_mode(path: Path, mode: int, is_folder: bool) -> None:
-    """Change the permission bits only when they differ; symbolic links are never followed (a
-    link in the home must not open or close a file elsewhere)."""
-    info = path.lstat()
-    if stat.S_ISLNK(info.st_mode) or stat.S_ISDIR(info.st_mode) != is_folder:
-        return
-    if stat.S_IMODE(info.st_mode) != mode:
-        os.chmod(path, mode)
+def _walk(folder: str, folder_mode: int, file_mode: int) -> None:
+    """Below `folder`: every folder and file set to its mode when it differs. Symbolic links are
+    never followed nor changed (a link in the home must not open or close a file elsewhere)."""
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.is_symlink():
+                continue
+            is_folder = entry.is_dir(follow_symlinks=False)
+            wanted = folder_mode if is_folder else file_mode
+            if stat.S_IMODE(entry.stat(follow_symlinks=False).st_mode) != wanted:
+                os.chmod(entry.path, wanted)
+            if is_folder:
+                _walk(entry.path, folder_mode, file_mode)
 
 
 def _apply_tree(root: Path, folder_mode: int, file_mode: int) -> None:
     if root.is_symlink() or not root.exists():
         return
-    if not root.is_dir():
-        _set_mode(root, file_mode, is_folder=False)
-        return
-    for folder, folders, files in os.walk(root, followlinks=False):
-        here = Path(folder)
-        for name in files:
-            _set_mode(here / name, file_mode, is_folder=False)
-        for name in folders:
-            _set_mode(here / name, folder_mode, is_folder=True)
-    _set_mode(root, folder_mode, is_folder=True)
+    info = root.lstat()
+    wanted = folder_mode if stat.S_ISDIR(info.st_mode) else file_mode
+    if stat.S_ISDIR(info.st_mode):
+        _walk(str(root), folder_mode, file_mode)
+    if stat.S_IMODE(info.st_mode) != wanted:
+        os.chmod(root, wanted)
 
 
 def restrict_tree(root: Path) -> None:
