@@ -39,6 +39,7 @@ from warehouse.home import DatabankHome
 from warehouse.ledger import is_pending
 from warehouse.load import DeliveryRecord, stage_waiting_intake, write_intake
 from warehouse.minimise import convert_old_rows
+from warehouse.privacy import erasure_tokens
 from warehouse.pseudonym_keys import ensure_key_ring_covers_warehouse
 
 WAREHOUSE_WRITE_TAGS = {"databank/warehouse": "write"}
@@ -266,7 +267,8 @@ def pseudonymised_delivery(
         [(p, m) for p, m in deliveries if not _is_delivery_folder(databank.landing / p / m)]
     )
     with open_warehouse(databank.warehouse) as con:
-        pseudonymiser = Pseudonymiser(ensure_key_ring_covers_warehouse(con, key.load(), Path(key.key_file)))
+        ring = ensure_key_ring_covers_warehouse(con, key.load(), Path(key.key_file))
+        pseudonymiser = Pseudonymiser(ring, erasure_tokens=erasure_tokens(con))  # erased stay out
         convert_old_rows(con, pseudonymiser.clock, anonymity)  # made before minimisation: once
         outcomes, absent = read_deliveries_into_intake(
             con, databank, config, config_hash, quality, pseudonymiser, deliveries, today, anonymity,

@@ -39,9 +39,12 @@ def cmd_keygen(_: argparse.Namespace) -> int:
     from pseudonymise.keys import KeyFileError, generate_key_file
     from warehouse.home import resolve_home
 
-    path = resolve_home().key_file
+    home = resolve_home()
+    path = home.key_file
     try:
-        key = generate_key_file(path)
+        if path.is_relative_to(home.root):
+            home.create_root()  # 0750, so the analysts' group can later reach publish/
+        key = generate_key_file(path)  # its folder 0700, the file 0600
     except KeyFileError as error:
         print(f"databank keygen: {error}", file=sys.stderr)
         return EXIT_CANNOT_RUN
@@ -222,18 +225,23 @@ def _privacy_command(name: str, action) -> int:  # noqa: ANN001 - (home) -> str
     return EXIT_OK
 
 
-def format_erasure(erasure, provider: str) -> str:  # noqa: ANN001 - Erasure
-    """Per table the rows removed, and the objection records kept: counts only."""
+def format_erasure(erasure, provider: str, by_bsn: bool = False) -> str:  # noqa: ANN001 - Erasure
+    """Per table the rows removed, and the objection records replaced: counts only."""
     width = max(len(table) for table in erasure.removed)
-    lines = [f"Erasure of one client of {provider} (all months); rows removed per table:"]
+    scope = "every provider that delivered the BSN" if by_bsn else provider
+    lines = [f"Erasure of one client ({scope}, all months); rows removed per table:"]
     lines += [f"  {table.ljust(width)}  {count:>6}" for table, count in erasure.removed.items()]
     lines.append(f"  {'total'.ljust(width)}  {sum(erasure.removed.values()):>6}")
-    if erasure.kept:
-        kept = ", ".join(f"{count} in {table}" for table, count in erasure.kept.items())
+    if erasure.objections_replaced:
         lines.append(
-            f"Kept on purpose: the client's objection records ({kept}); they hold pseudonyms "
-            "only and keep the client out of any re-delivered month."
+            f"The client's {erasure.objections_replaced} objection records were replaced by erasure "
+            "tokens, which keep the client out just as well."
         )
+    lines.append(
+        f"On the erasure list: {erasure.tokens} new tokens (keyed digests, no pseudonyms); no later "
+        "delivery, correction or re-sent month brings the client back."
+    )
+    lines.append("Warehouse file rewritten: the erased values are gone from its bytes.")
     lines.append("Marts rebuilt and republished. The audit record holds counts only.")
     lines.append("Remember: the provider's landing files and its own systems are outside this erasure.")
     return "\n".join(lines)
@@ -246,10 +254,10 @@ def erasure_problem(erasure, provider: str) -> str:  # noqa: ANN001 - Erasure
         lines.append(f"  {count} rows of this client are still in {table}.")
     missing: set[str] = set()
     for table, per_key in erasure.unverifiable.items():
-        for key_id, count in per_key.items():
+        for (row_provider, key_id), count in per_key.items():
             missing.add(key_id)
             lines.append(
-                f"  {count} rows of {provider} in {table} carry pseudonyms of key {key_id}, which "
+                f"  {count} rows of {row_provider} in {table} carry pseudonyms of key {key_id}, which "
                 "the key file lacks: this client may be among them, and they can be neither "
                 "searched nor removed with this key file."
             )
@@ -272,9 +280,10 @@ def cmd_forget(args: argparse.Namespace) -> int:
         from pseudonymise.intake import normalise_bsn
         from pseudonymise.keys import load_key_ring
         from schemas.config import PROVIDER_CODE
-        from warehouse.connection import open_warehouse
+        from warehouse.connection import open_warehouse, rewrite_now
         from warehouse.privacy import client_pseudonyms, forget_client
         from warehouse.pseudonym_keys import ensure_key_ring_covers_warehouse
+        from warehouse.rewrite import owe_rewrite
 
         if not PROVIDER_CODE.match(args.provider):
             raise ValueError("--provider must be a provider code ([a-z0-9-]{2,40})")
@@ -291,12 +300,14 @@ def cmd_forget(args: argparse.Namespace) -> int:
         with open_warehouse(home.warehouse) as con:
             ring = ensure_key_ring_covers_warehouse(con, held, home.key_file)
             client_ids, local_ids = client_pseudonyms(held, ring, args.provider, bsn, number)
+            owe_rewrite(home.warehouse)  # before the erasure commits: a crash after it still rewrites
             erasure = forget_client(
                 con, args.provider, "bsn" if bsn else "clientnummer", client_ids, local_ids,
-                held.key_ids,
+                held.key_ids, ring,
             )
+        rewrite_now(home.warehouse)  # the erased values leave the file's bytes
         rebuild_and_publish(home)
-        report = format_erasure(erasure, args.provider)
+        report = format_erasure(erasure, args.provider, by_bsn=bsn is not None)
         if not erasure.complete:
             raise ErasureIncomplete(report, erasure_problem(erasure, args.provider))
         return report
@@ -308,9 +319,10 @@ def cmd_rotate_key(_: argparse.Namespace) -> int:
     def rotate(home) -> str:  # noqa: ANN001
         from pipelines.runner import rebuild_and_publish
         from pseudonymise.keys import load_key_ring, new_key, pending_ring_path, write_key_ring
-        from warehouse.connection import open_warehouse
+        from warehouse.connection import open_warehouse, rewrite_now
         from warehouse.privacy import rekey_warehouse
         from warehouse.pseudonym_keys import ensure_key_ring_covers_warehouse, recorded_key_ids
+        from warehouse.rewrite import owe_rewrite
 
         key_file, pending = home.key_file, pending_ring_path(home.key_file)
         with open_warehouse(home.warehouse) as con:
@@ -332,12 +344,15 @@ def cmd_rotate_key(_: argparse.Namespace) -> int:
             key = new_key()
             # The key exists on disk before it is used; no key of the file is ever dropped.
             write_key_ring(pending, held.with_key(key))
+            owe_rewrite(home.warehouse)  # the old pseudonyms must leave the file's bytes
             count = rekey_warehouse(con, ring, key)
             os.replace(pending, key_file)
+        rewrite_now(home.warehouse)
         rebuild_and_publish(home)
         return (
             f"Rotated from key {ring.key_id} to {key.key_id}: {count} stored pseudonyms keyed again; "
-            "new deliveries get the new key's layer; marts rebuilt and republished. Store the new "
+            "new deliveries get the new key's layer; the warehouse file was rewritten, so the old "
+            "pseudonyms are gone from its bytes; marts rebuilt and republished. Store the new "
             f"key file {key_file} in the consortium's secret store."
         )
 
@@ -490,7 +505,7 @@ def format_status(report, home) -> str:  # noqa: ANN001 - (StatusReport, Databan
                     f"    the version received {_when(delivery.in_force_received_at)} stays in force"
                 )
         lines.append(
-            "  trajecten/metingen: rows read; quarantined, excluded (by objection) and loaded: "
+            "  trajecten/metingen: rows read; quarantined, excluded (by objection or erasure) and loaded: "
             "rows of both tables; loaded = read - quarantined - excluded, the rows staged"
         )
     else:

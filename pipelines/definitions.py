@@ -15,6 +15,7 @@ from pipelines.jobs import ingest_job, rebuild_job
 from pipelines.schedules import nightly_rebuild
 from pipelines.sensors import landing_sensor, rebuild_when_stale
 from warehouse.home import DatabankHome, resolve_home
+from warehouse.permissions import write_owner_only
 
 ALL_ASSETS = [
     pseudonymised_delivery, staged_delivery, warehouse_build, warehouse_quality, analyst_copy, dashboard,
@@ -22,7 +23,10 @@ ALL_ASSETS = [
 
 
 def build_definitions(home: DatabankHome | None = None, key_file: Path | None = None) -> dg.Definitions:
-    """Steps run in one process: DuckDB admits one writer per file, and the graph is a chain."""
+    """Steps run in one process: DuckDB admits one writer per file, and the graph is a chain.
+    Whatever process loads the definitions (a run the daemon started, a code server) writes the
+    home owner-only from then on, as the `databank` commands do (warehouse/permissions.py)."""
+    write_owner_only()
     home = home or resolve_home()
     return dg.Definitions(
         assets=ALL_ASSETS,

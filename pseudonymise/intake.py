@@ -1,4 +1,5 @@
-"""The read step: raw tables in, pseudonymised tables out. Objections are removed first, rules
+"""The read step: raw tables in, pseudonymised tables out. Rows of erased clients (the
+suppression list, PRIVACY.md §4) and objections are removed first, rules
 that need a raw identifier (elfproef, birth date) are checked here, identifiers are hashed or
 generalised, and every other column that is not allow-listed is dropped. Nothing identifying
 leaves this function, not even in a fault."""
@@ -57,6 +58,8 @@ class PseudonymisedDelivery:
     faults: list[Fault] = field(default_factory=list)
     rows_read: dict[str, int] = field(default_factory=dict)
     excluded_bezwaar: dict[str, int] = field(default_factory=dict)
+    # Rows of clients erased on request (`databank forget`): left out before anything is stored.
+    excluded_erased: dict[str, int] = field(default_factory=dict)
     # Pseudonyms of clients who object, so their earlier months can be removed too.
     objections: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=OBJECTION_FIELDS))
 
@@ -246,25 +249,56 @@ def _drop_objections(
                       value=value, detail="ja, nee of leeg")
             )
         keep.append(i)
-    kept_trajecten = RawTable(
-        trajecten.name, trajecten.columns, [trajecten.rows[i] for i in keep],
-        [trajecten.lines[i] for i in keep],
-        [line for line in trajecten.ragged_lines if line in {trajecten.lines[i] for i in keep}],
-    )
     m_ids = _column_getter(metingen)("traject_id")
     m_keep = [i for i, t in enumerate(m_ids) if t is None or t not in objecting]
-    kept_lines = {metingen.lines[i] for i in m_keep}
-    kept_metingen = RawTable(
-        metingen.name, metingen.columns, [metingen.rows[i] for i in m_keep],
-        [metingen.lines[i] for i in m_keep],
-        [line for line in metingen.ragged_lines if line in kept_lines],
-    )
+    kept_trajecten, kept_metingen = _rows_kept(trajecten, keep), _rows_kept(metingen, m_keep)
     excluded = {
         TRAJECTEN: len(trajecten.rows) - len(keep),
         METINGEN: len(metingen.rows) - len(m_keep),
     }
     objections = pd.DataFrame(sorted(objectors, key=lambda o: o[1]), columns=OBJECTION_FIELDS)
     return kept_trajecten, kept_metingen, excluded, objections
+
+
+def _rows_kept(table: RawTable, keep: list[int]) -> RawTable:
+    kept_lines = {table.lines[i] for i in keep}
+    return RawTable(
+        table.name, table.columns, [table.rows[i] for i in keep], [table.lines[i] for i in keep],
+        [line for line in table.ragged_lines if line in kept_lines],
+    )
+
+
+def _drop_erased(
+    trajecten: RawTable, metingen: RawTable, provider: str, pseudonymiser: Pseudonymiser
+) -> tuple[RawTable, RawTable, dict[str, int]]:
+    """Rows of clients erased on request leave before any other step, so that no re-delivered
+    or corrected month brings them back and none of their pseudonyms is written again (not even
+    as an objection or in quarantine). Only counts remain."""
+    if not pseudonymiser.erases:
+        return trajecten, metingen, {TRAJECTEN: 0, METINGEN: 0}
+    column = _column_getter(trajecten)
+    erased_trajectories: set[str] = set()
+    keep: list[int] = []
+    for i, (clientnummer, raw_bsn, traject_id) in enumerate(
+        zip(column("clientnummer"), column("bsn"), column("traject_id"), strict=True)
+    ):
+        bsn = normalise_bsn(raw_bsn) if raw_bsn else None
+        if pseudonymiser.is_erased(provider, clientnummer, bsn, traject_id):
+            if traject_id is not None:
+                erased_trajectories.add(traject_id)
+            continue
+        keep.append(i)
+    m_column = _column_getter(metingen)
+    m_keep = [
+        i
+        for i, (clientnummer, traject_id) in enumerate(
+            zip(m_column("clientnummer"), m_column("traject_id"), strict=True)
+        )
+        if traject_id not in erased_trajectories
+        and not pseudonymiser.is_erased(provider, clientnummer, None, traject_id)
+    ]
+    excluded = {TRAJECTEN: len(trajecten.rows) - len(keep), METINGEN: len(metingen.rows) - len(m_keep)}
+    return _rows_kept(trajecten, keep), _rows_kept(metingen, m_keep), excluded
 
 
 def _local_clients(
@@ -397,6 +431,7 @@ def pseudonymise_delivery(
     if not trajecten.rows:
         raise DeliveryRejected([Fault("FILE_NO_DATA_ROWS", table=TRAJECTEN)])
     rows_read = {TRAJECTEN: len(trajecten.rows), METINGEN: len(metingen.rows)}
+    trajecten, metingen, erased = _drop_erased(trajecten, metingen, provider, pseudonymiser)
     trajecten, metingen, excluded, objections = _drop_objections(
         trajecten, metingen, faults, provider, pseudonymiser
     )
@@ -413,6 +448,7 @@ def pseudonymise_delivery(
         faults=faults,
         rows_read=rows_read,
         excluded_bezwaar=excluded,
+        excluded_erased=erased,
         objections=objections,
     )
 

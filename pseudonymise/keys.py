@@ -8,6 +8,7 @@ import base64
 import hashlib
 import os
 import secrets
+import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 KEY_BYTES = 32
+KEY_FOLDER_MODE, KEY_FILE_MODE = 0o700, 0o600  # the owner's only; anything more is refused
 KEY_FILE_HEADER = "# Lerende Databank pseudonymisation key. Secret: never copy, mail or commit.\n"
 HKDF_SALT = b"lerende-databank/pseudonym/v1"
 
@@ -80,25 +82,44 @@ def throwaway_key() -> PseudonymKey:
 
 
 def generate_key_file(path: Path) -> PseudonymKey:
-    """Write a new random key readable by its owner only; refuse to replace an existing one."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    """Write a new random key readable by its owner only, in a folder that is its owner's only
+    (created 0700, whatever the umask; an existing folder others can enter is refused); refuse to
+    replace an existing key."""
+    folder = path.parent
+    if not folder.exists():
+        folder.mkdir(parents=True, mode=KEY_FOLDER_MODE)
+        os.chmod(folder, KEY_FOLDER_MODE)  # mkdir's mode is masked by the umask
+    elif not path.exists():
+        _check_folder(path)
     material = secrets.token_bytes(KEY_BYTES)
     text = KEY_FILE_HEADER + base64.b64encode(material).decode("ascii") + "\n"
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, KEY_FILE_MODE)
     except FileExistsError:
         raise KeyExistsError(path) from None
     with os.fdopen(fd, "w", encoding="ascii") as handle:
         handle.write(text)
-    os.chmod(path, 0o600)
+    os.chmod(path, KEY_FILE_MODE)
     return key_from_material(material)
 
 
 class KeyPermissionError(KeyFileError):
-    def __init__(self, path: Path, mode: int) -> None:
+    """The key's folder or file can be read or written by someone other than its owner: the key
+    may have been copied or replaced. Refused, never repaired silently: the consortium must
+    know, and the message says exactly which `chmod` restores owner-only access."""
+
+    def __init__(self, path: Path, file_mode: int | None, folder_mode: int | None) -> None:
+        open_to_others, commands = [], []
+        if folder_mode is not None:
+            open_to_others.append(f"the key's folder {path.parent} (mode {folder_mode:o})")
+            commands.append(f"chmod 700 {shlex.quote(str(path.parent))}")
+        if file_mode is not None:
+            open_to_others.append(f"the key file {path} (mode {file_mode:o})")
+            commands.append(f"chmod 600 {shlex.quote(str(path))}")
         super().__init__(
-            f"The key file {path} can be read by others (mode {mode:o}); refusing to use it. "
-            f"Restrict it with `chmod 600 {path}` and check who may have copied it."
+            f"{' and '.join(open_to_others)} can be read or written by others; refusing to use "
+            f"the key. Restrict it with `{' && '.join(commands)}` (the key file belongs in a "
+            "folder of its own) and check who may have copied or replaced the key."
         )
 
 
@@ -145,10 +166,23 @@ def _decode_key(path: Path, line: str) -> PseudonymKey:
     return key_from_material(material)
 
 
-def _check_permissions(path: Path) -> None:
+def _open_to_others(path: Path) -> int | None:
+    """The permission bits, when group or others have any (read, write or enter)."""
     mode = path.stat().st_mode & 0o777
-    if mode & 0o077:
-        raise KeyPermissionError(path, mode)
+    return mode if mode & 0o077 else None
+
+
+def _check_folder(path: Path) -> None:
+    folder_mode = _open_to_others(path.parent)
+    if folder_mode is not None:
+        raise KeyPermissionError(path, None, folder_mode)
+
+
+def _check_permissions(path: Path) -> None:
+    """Before the key is used: the file and its folder are their owner's only."""
+    file_mode, folder_mode = _open_to_others(path), _open_to_others(path.parent)
+    if file_mode is not None or folder_mode is not None:
+        raise KeyPermissionError(path, file_mode, folder_mode)
 
 
 def load_key_file(path: Path) -> PseudonymKey:

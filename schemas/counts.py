@@ -5,7 +5,8 @@ warehouse's lineage (`staging.deliveries`) and the steward's report all read the
 - read: data rows of trajecten and metingen (headers not counted);
 - quarantined: rows of both tables the validation set aside (staging.quarantine);
 - excluded: rows of both tables left out because a client objects (bezwaar), whether marked in
-  this delivery or recorded before and applied when the delivery was staged;
+  this delivery or recorded before and applied when the delivery was staged, or because the
+  client was erased on request (`databank forget`; the steward's report names the two apart);
 - loaded: rows that reach staging = read − quarantined − excluded; nothing for a rejected delivery.
 
 An objection recorded later reaches back and removes rows from earlier months too; those rows were
@@ -64,14 +65,17 @@ class DeliveryCounts:
 
     @classmethod
     def from_verdict(cls, verdict: DeliveryVerdict) -> DeliveryCounts:
-        """As judged: objections marked in the delivery itself (the steward's report, `check`)."""
+        """As judged: objections marked in the delivery itself and rows of erased clients (the
+        steward's report, `check`)."""
         return cls(
             read_trajecten=verdict.rows_read.get(TRAJECTEN, 0),
             read_metingen=verdict.rows_read.get(METINGEN, 0),
             quarantined_trajecten=verdict.quarantined.get(TRAJECTEN, 0),
             quarantined_metingen=verdict.quarantined.get(METINGEN, 0),
-            excluded_trajecten=verdict.excluded_bezwaar.get(TRAJECTEN, 0),
-            excluded_metingen=verdict.excluded_bezwaar.get(METINGEN, 0),
+            excluded_trajecten=verdict.excluded_bezwaar.get(TRAJECTEN, 0)
+            + verdict.excluded_erased.get(TRAJECTEN, 0),
+            excluded_metingen=verdict.excluded_bezwaar.get(METINGEN, 0)
+            + verdict.excluded_erased.get(METINGEN, 0),
             accepted=verdict.accepted,
         )
 

@@ -207,6 +207,7 @@ def delivery_quality(validated: ValidatedDelivery, config: QualityConfig) -> Qua
     ended = t[t["einddatum"].notna()]
     considered = {
         table: verdict.rows_read.get(table, 0) - verdict.excluded_bezwaar.get(table, 0)
+        - verdict.excluded_erased.get(table, 0)
         for table in (TRAJECTEN, METINGEN)
     }
     with_start = m.merge(t[["trajectory_id", "startdatum", "interventie"]], on="trajectory_id", how="inner")

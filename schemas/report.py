@@ -10,6 +10,7 @@ import io
 from pathlib import Path
 
 from schemas.counts import DeliveryCounts
+from schemas.delivery import METINGEN, TRAJECTEN
 from schemas.faults import Level
 from schemas.files import write_text_files
 from schemas.text import neutralise_formula
@@ -25,6 +26,15 @@ FIRST_ROWS_SHOWN = 5
 CSV_COLUMNS = ["code", "niveau", "tabel", "regel", "kolom", "waarde", "melding"]
 
 
+def erased_line(verdict: DeliveryVerdict) -> str:
+    """Rows of clients erased on request, named apart from objections; said only when there are
+    any (counts only: which client is not said)."""
+    trajecten, metingen = (verdict.excluded_erased.get(t, 0) for t in (TRAJECTEN, METINGEN))
+    if not trajecten and not metingen:
+        return ""
+    return f"; weggelaten omdat de cliënt op verzoek is gewist: {trajecten} trajecten, {metingen} metingen"
+
+
 def verdict_summary(verdict: DeliveryVerdict) -> str:
     """The terminal and text report: verdict, counts per fault, the first rows of each."""
     lines = [
@@ -37,8 +47,9 @@ def verdict_summary(verdict: DeliveryVerdict) -> str:
         lines.append(
             f"Gelezen: {counts.read_trajecten} trajecten, {counts.read_metingen} metingen; "
             f"afgekeurd: {counts.quarantined_trajecten} trajecten, {counts.quarantined_metingen} metingen; "
-            f"weggelaten wegens bezwaar: {counts.excluded_trajecten} trajecten, "
-            f"{counts.excluded_metingen} metingen."
+            f"weggelaten wegens bezwaar: {verdict.excluded_bezwaar.get(TRAJECTEN, 0)} trajecten, "
+            f"{verdict.excluded_bezwaar.get(METINGEN, 0)} metingen"
+            + erased_line(verdict) + "."
         )
         lines.append("")
     by_code: dict[str, list] = {}

@@ -65,6 +65,8 @@ class DeliveryVerdict:
     quarantined: dict[str, int] = field(default_factory=dict)
     excluded_bezwaar: dict[str, int] = field(default_factory=dict)
     reject_share: float = 0.10
+    # Rows of clients erased on request (PRIVACY.md §4), left out like objections; counts only.
+    excluded_erased: dict[str, int] = field(default_factory=dict)
 
     @property
     def accepted(self) -> bool:
@@ -434,6 +436,7 @@ def _verdict(
         quarantined=quarantined,
         excluded_bezwaar=delivery.excluded_bezwaar,
         reject_share=config.reject_share,
+        excluded_erased=delivery.excluded_erased,
     )
     return ValidatedDelivery(
         verdict, valid_t.reset_index(drop=True), valid_m.reset_index(drop=True), quarantine,

@@ -14,10 +14,12 @@ from pathlib import Path
 
 import duckdb
 
+from warehouse.rewrite import finish_owed_rewrite
 from warehouse.sql import execute, run_sql
 
 LOCK_WAIT_SECONDS = 6 * 60 * 60  # a first load of years of months takes minutes, not hours
 _held: dict[Path, list[int]] = {}  # lock path -> [fd, depth]: re-entrant within one process
+_open: dict[Path, int] = {}  # warehouse -> connections open in this process (open_warehouse)
 
 
 class WarehouseBusy(Exception):
@@ -65,15 +67,31 @@ def writer_lock(
 def open_warehouse(
     path: Path, on_wait: Callable[[str], None] | None = None
 ) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-write connection with the schema in place, closed even when the body raises."""
+    """A read-write connection with the schema in place, closed even when the body raises. A
+    rewrite of the file still owed by an erasure or a key rotation (one killed half-way) is
+    finished first (warehouse/rewrite.py)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with writer_lock(path, on_wait):
-        con = duckdb.connect(str(path), config={"memory_limit": warehouse_memory_limit()})
+        if not _open.get(path):
+            finish_owed_rewrite(path, warehouse_config())
+        con = duckdb.connect(str(path), config=warehouse_config())
+        _open[path] = _open.get(path, 0) + 1
         try:
             run_sql(con, "create_warehouse")
             yield con
         finally:
+            _open[path] -= 1
             con.close()
+
+
+def rewrite_now(path: Path) -> bool:
+    """Finish the owed rewrite of the warehouse file now (after `forget` or `rotate-key` closed
+    their connection): the erased or re-keyed values leave the file's bytes. Returns whether a
+    rewrite was owed."""
+    with writer_lock(path):
+        if _open.get(path):
+            raise RuntimeError("the warehouse cannot be rewritten while this process has it open")
+        return finish_owed_rewrite(path, warehouse_config())
 
 
 # DuckDB takes 80 % of the machine's memory by default and spills to <warehouse>.tmp/ beyond its
@@ -84,6 +102,10 @@ DEFAULT_MEMORY_LIMIT = "384MB"
 
 def warehouse_memory_limit() -> str:
     return os.environ.get("DATABANK_DUCKDB_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT)
+
+
+def warehouse_config() -> dict[str, str]:
+    return {"memory_limit": warehouse_memory_limit()}
 
 
 @contextmanager

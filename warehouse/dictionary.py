@@ -13,6 +13,8 @@ from pathlib import Path
 
 import duckdb
 
+from warehouse.permissions import share_with_group
+
 SPEC = "outcome-metrics.md"  # the metric definitions the project implements (its § numbers)
 MARKDOWN_NAME = "data-dictionary.md"
 HTML_NAME = "data-dictionary.html"
@@ -297,6 +299,7 @@ def render_html(types: dict[str, dict[str, str]]) -> str:
 def _replace(path: Path, text: str) -> None:
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     temporary.write_text(text, encoding="utf-8")
+    share_with_group(temporary)  # published beside the analysts' copy (warehouse/permissions.py)
     os.replace(temporary, path)
 
 

@@ -17,6 +17,7 @@ from schemas.config import (
     install_default_config,
     load_config,
 )
+from warehouse.permissions import SHARED_FOLDER, restrict_tree, write_owner_only
 
 if TYPE_CHECKING:
     from schemas.quality import QualityConfig
@@ -83,22 +84,40 @@ class DatabankHome:
         """Reports about the warehouse as a whole; `_` cannot start a provider code."""
         return self.reports / "_databank"
 
+    def create_root(self) -> None:
+        """A missing home folder is made 0750 (its parents as the caller's umask says), so the
+        analysts' group can reach publish/ and nothing else (warehouse/permissions.py)."""
+        if not self.root.exists():
+            self.root.mkdir(parents=True)
+            os.chmod(self.root, SHARED_FOLDER)
+
     def prepare(self) -> None:
         """A new home gets its folders, the shipped configuration and Dagster's instance file.
         An existing configuration folder is the consortium's and is left as it is: a file it
         lacks is read from the shipped defaults (schemas.config.config_file), and the commands
-        say so, rather than a copy being slipped in that later upgrades would not reach."""
-        for folder in (self.landing, self.warehouse.parent, self.publication.parent, self.reports):
-            folder.mkdir(parents=True, exist_ok=True)
+        say so, rather than a copy being slipped in that later upgrades would not reach.
+
+        Every command that writes the home comes through here, so from here on the process
+        writes owner-only (warehouse/permissions.py); the restricted parts of an existing home
+        are tightened (0700/0600), and publish/ is opened to the group (0750). A home folder
+        this creates is 0750; an existing one, the landing folder and the configuration keep the
+        modes the consortium gave them (the drop-off of deliveries may need its own)."""
+        self.create_root()
+        write_owner_only()
+        for folder in (self.landing, self.warehouse.parent, self.reports, self.dagster_home):
+            folder.mkdir(exist_ok=True)
+        self.publication.parent.mkdir(exist_ok=True)
+        os.chmod(self.publication.parent, SHARED_FOLDER)
         if not (self.config_dir / CONSORTIUM_FILE).exists():
             install_default_config(self.config_dir)
-        self.dagster_home.mkdir(parents=True, exist_ok=True)
         instance_file = self.dagster_home / "dagster.yaml"
         template = PROJECT_ROOT / "dagster.yaml"
         if template.is_file() and (
             not instance_file.exists() or instance_file.read_bytes() != template.read_bytes()
         ):
             shutil.copyfile(template, instance_file)
+        for restricted in (self.warehouse.parent, self.reports, self.dagster_home):
+            restrict_tree(restricted)
 
 
 def resolve_home() -> DatabankHome:

@@ -53,6 +53,12 @@ PSEUDONYM_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
+# Erasure tokens carry a key id as well (their root key) but are no pseudonyms: rotation wraps
+# them rather than keying them again (warehouse/privacy.py). A warehouse that holds only tokens
+# (every client erased) still needs its key file: under another key, erased clients come back.
+ERASURE_TOKEN_COLUMNS: dict[str, tuple[str, ...]] = {"privacy.erasure_tokens": ("token",)}
+
+
 def label_key_id(column: str) -> str:
     """SQL for the key id in a pseudonym's label (`<type>1-<key id>-<digest>`): the outermost
     key, the last one of the ring that made it."""
@@ -75,12 +81,13 @@ def record_key_ids(con: duckdb.DuckDBPyConnection, key_ids: tuple[str, ...]) -> 
 
 
 def holds_pseudonyms(con: duckdb.DuckDBPyConnection) -> bool:
-    """Whether any pseudonym is stored anywhere (one indexed probe per table, not a scan)."""
+    """Whether any pseudonym or erasure token is stored anywhere (one probe per table, not a
+    scan)."""
     probes = " OR ".join(
         f"EXISTS (SELECT 1 FROM {table} WHERE "
         + " OR ".join(f"{column} IS NOT NULL" for column in columns)
         + ")"
-        for table, columns in PSEUDONYM_COLUMNS.items()
+        for table, columns in {**PSEUDONYM_COLUMNS, **ERASURE_TOKEN_COLUMNS}.items()
     )
     return bool(execute(con, f"SELECT {probes}")[0][0])
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 
 from warehouse.crash import crash_point
+from warehouse.permissions import share_with_group
 from warehouse.sql import execute, run_sql
 
 PUBLISHED_TABLES = (
@@ -66,6 +67,7 @@ def publish_analyst_copy(con: duckdb.DuckDBPyConnection, target: Path) -> int:
     with temporary.open("rb+") as handle:
         os.fsync(handle.fileno())
     crash_point("publish:synced")
+    share_with_group(temporary)  # the analysts' group reads it (warehouse/permissions.py)
     os.replace(temporary, target)
     crash_point("publish:renamed")
     _fsync_directory(target.parent)

@@ -41,13 +41,14 @@ def write(home_landing: Path, provider: str, month: str, trajecten: list, meting
         os.utime(path, (1_700_000_000, 1_700_000_000))
 
 
-def databank_run(home: Path, **env: str) -> subprocess.CompletedProcess:
-    """Output to files, not pipes, in a session of its own: after a SIGKILL, a helper process
-    Dagster started for log capture may still hold inherited pipes; the group is ended too."""
+def databank_run(home: Path, *command: str, **env: str) -> subprocess.CompletedProcess:
+    """`databank run` (or the command given). Output to files, not pipes, in a session of its own:
+    after a SIGKILL, a helper process Dagster started for log capture may still hold inherited
+    pipes; the group is ended too."""
     out_path, err_path = home.parent / f"{home.name}.out", home.parent / f"{home.name}.err"
     with out_path.open("w") as out, err_path.open("w") as err:
         process = subprocess.Popen(
-            [DATABANK, "run"], stdout=out, stderr=err, start_new_session=True,
+            [DATABANK, *(command or ("run",))], stdout=out, stderr=err, start_new_session=True,
             env={**os.environ, "DATABANK_HOME": str(home), "DAGSTER_HOME": str(home / "dagster"), **env},
         )
         try:
@@ -143,3 +144,62 @@ def test_sigkill_at_every_point_then_rerun_gives_the_uninterrupted_marts(
     with ThreadPoolExecutor(max_workers=2) as pool:
         problems = [p for p in pool.map(kill_and_recover, chosen_points(points)) if p]
     assert problems == []
+
+
+BSN = "725763863"
+
+
+@pytest.fixture(scope="module")
+def erasure_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A home with one month processed and published; client 1 has a BSN."""
+    home = make_home(tmp_path_factory.mktemp("erasure") / "template", k=1)
+    write(home.landing, "de-boog", "2025-03",
+          [trajectory(1, bsn=BSN), *(trajectory(n) for n in range(2, 5))],
+          [measurement(n, "start", "05-01-2025", "70") for n in range(1, 5)])
+    assert databank_run(home.root).returncode == 0
+    return home.root
+
+
+def test_sigkill_while_the_warehouse_is_rewritten_after_forget_keeps_the_last_good_state(
+    erasure_template: Path, tmp_path: Path
+) -> None:
+    """Killed at each point of the rewrite (warehouse/rewrite.py), `forget` leaves a warehouse
+    that opens and is either the file before the rewrite or the rewritten one, with the erasure
+    committed; the next command finishes the owed rewrite, after which the file's bytes hold none
+    of the client's pseudonyms and no temporary file or marker is left."""
+    from pseudonymise.keys import load_key_ring
+    from pseudonymise.pseudonyms import Pseudonymiser
+    from tests.builders import string_cells
+
+    forget = ("forget", "--provider", "de-boog", "--bsn", BSN)
+    ring = load_key_ring(erasure_template / "secrets" / "pseudonym.key")
+    p = Pseudonymiser(ring)
+    client = {p.client("de-boog", "", BSN), p.local_client("de-boog", "C00001"), p.trajectory("de-boog", "T00001")}
+    traced = tmp_path / "traced"
+    shutil.copytree(erasure_template, traced)
+    trace = tmp_path / "trace"
+    assert databank_run(traced, *forget, DATABANK_CRASH_TRACE=str(trace)).returncode == 0
+    points = trace.read_text(encoding="utf-8").split()
+    rewrite_points = [i + 1 for i, name in enumerate(points) if name.startswith("rewrite:")]
+    assert [points[i - 1] for i in rewrite_points] == ["rewrite:copied", "rewrite:synced", "rewrite:replaced"]
+
+    def raw(home: Path) -> bytes:
+        return b"".join(f.read_bytes() for f in (home / "warehouse").iterdir() if f.is_file())
+
+    assert all(value.encode() in raw(erasure_template) for value in client)
+    for point in rewrite_points:
+        home = tmp_path / f"home-{point}"
+        shutil.copytree(erasure_template, home)
+        killed = databank_run(home, *forget, DATABANK_CRASH_AT=str(point))
+        assert killed.returncode == -signal.SIGKILL, points[point - 1]
+        warehouse = home / "warehouse" / "databank.duckdb"
+        assert not client & set(string_cells(warehouse)), points[point - 1]  # the erasure committed
+        assert (home / "warehouse" / "databank.duckdb.rewrite").exists(), points[point - 1]
+        assert databank_run(home).returncode == 0, points[point - 1]
+        assert not [v for v in client if v.encode() in raw(home)], points[point - 1]
+        assert sorted(f.name for f in (home / "warehouse").iterdir()) == ["databank.duckdb", "databank.duckdb.lock"]
+        con = duckdb.connect(str(warehouse), read_only=True)
+        try:
+            assert con.execute("SELECT count(*) FROM core.trajectories").fetchall() == [(3,)]
+        finally:
+            con.close()

@@ -217,3 +217,179 @@ def test_retention_rule_must_be_delete_or_keep(home: DatabankHome) -> None:
     with pytest.raises(ConfigError) as error:
         load_anonymity_config(home.config_dir)
     assert "privacy.toml" in str(error.value) and error.value.line is not None
+
+
+# --- erasure that sticks (issue 12): the suppression list and the file's bytes -------------------
+
+
+def warehouse_bytes(home: DatabankHome) -> bytes:
+    """The raw bytes of every file DuckDB keeps for the warehouse (the file, a `.wal`, spill files):
+    a freed block or a log still holding a value is found here, where a query would not see it."""
+    return b"".join(p.read_bytes() for p in sorted(home.warehouse.parent.rglob("*")) if p.is_file())
+
+
+def in_bytes(home: DatabankHome, values: set[str]) -> set[str]:
+    raw = warehouse_bytes(home)
+    return {v for v in values if v.encode() in raw}
+
+
+def pseudonyms_under(ring_file: Path, provider: str, clients: range) -> set[str]:
+    """Every pseudonym of the given test clients (client, client number, trajectory) under the
+    key file's ring as it is now."""
+    p = Pseudonymiser(load_key_ring(ring_file))
+    return {
+        value
+        for n in clients
+        for value in (
+            p.client(provider, "", BSN) if n == 1 else p.client(provider, f"C{n:05d}", None),
+            p.local_client(provider, f"C{n:05d}"),
+            p.trajectory(provider, f"T{n:05d}"),
+        )
+    }
+
+
+@pytest.mark.parametrize("by", ["clientnummer", "bsn"])
+def test_forget_leaves_none_of_the_clients_pseudonyms_in_the_warehouse_bytes(
+    home: DatabankHome, write_delivery: DeliveryWriter, by: str
+) -> None:
+    two_clients(home, write_delivery, "2025-03")
+    write_delivery(home.landing, "de-boog", "2025-02", [trajectory(1, bsn=BSN), trajectory(2)])
+    run_pipeline(home, today=TODAY)
+    client_1 = pseudonyms_of_client_1(home)
+    others = pseudonyms_under(home.key_file, "de-boog", range(2, 4))
+    assert in_bytes(home, client_1) == client_1  # the search finds them while they are stored
+
+    assert main(["forget", "--provider", "de-boog", f"--{by}", BSN if by == "bsn" else "C00001"]) == 0
+    assert in_bytes(home, client_1) == set()
+    assert in_bytes(home, others) == others  # the rewrite kept everyone else
+    assert not list(home.warehouse.parent.glob("*.wal")) and not list(home.warehouse.parent.glob("*.rewrite*"))
+    tokens = rows(home.warehouse, "SELECT token, provider FROM privacy.erasure_tokens")
+    assert tokens and all(t.startswith("ER1-") and provider is None for t, provider in tokens)
+    assert not {t for t, _ in tokens} & (client_1 | others)
+
+
+def test_rotate_key_and_a_run_leave_no_pre_rotation_pseudonym_in_the_warehouse_bytes(
+    home: DatabankHome, write_delivery: DeliveryWriter
+) -> None:
+    two_clients(home, write_delivery, "2025-03")
+    run_pipeline(home, today=TODAY)
+    before_rotation = pseudonyms_under(home.key_file, "de-boog", range(1, 4))
+    assert in_bytes(home, before_rotation) == before_rotation
+
+    assert main(["rotate-key"]) == 0
+    write_delivery(home.landing, "de-boog", "2025-04", [ended(1, bsn=BSN), ended(2), ended(3), ended(4)])
+    run_pipeline(home, today=TODAY)
+    after_rotation = pseudonyms_under(home.key_file, "de-boog", range(1, 4))
+    assert in_bytes(home, before_rotation) == set()
+    assert in_bytes(home, after_rotation) == after_rotation
+
+
+def excluded_counts(home: DatabankHome, month: str) -> list[tuple]:
+    return rows(
+        home.warehouse,
+        "SELECT excluded_bezwaar, excluded_bezwaar_metingen FROM staging.deliveries "
+        f"WHERE provider = 'de-boog' AND month = '{month}' AND is_current",
+    )
+
+
+def test_an_erased_client_stays_out_of_a_correction_a_new_month_and_another_provider(
+    home: DatabankHome, write_delivery: DeliveryWriter
+) -> None:
+    """By BSN: re-sent and corrected months, a new month without the BSN (the client number
+    carries it) and another provider delivering the BSN all leave the client out, counted."""
+    two_clients(home, write_delivery, "2025-03")
+    run_pipeline(home, today=TODAY)
+    assert main(["forget", "--provider", "de-boog", "--bsn", BSN]) == 0
+    client_1 = pseudonyms_of_client_1(home)
+
+    # March again, corrected with a fourth client; April without the BSN; horizon-jeugd with it.
+    write_delivery(
+        home.landing, "de-boog", "2025-03",
+        [ended(1, bsn=BSN), ended(2), ended(3), ended(4)],
+        [m for n in (1, 2, 3, 4) for m in (measurement(n, "start", "05-01-2025", "70"),
+                                            measurement(n, "eind", "15-03-2025", "60"))],
+    )
+    write_delivery(home.landing, "de-boog", "2025-04", [ended(1), ended(2)], [measurement(1, "eind", "15-03-2025", "61")])
+    write_delivery(home.landing, "horizon-jeugd", "2025-04", [ended(7, bsn=BSN), ended(8)])
+    summary = run_pipeline(home, today=TODAY)
+    assert {status for _, _, status in summary.judged} == {"accepted"}
+
+    assert rows(home.warehouse, "SELECT provider, count(*) FROM core.trajectories GROUP BY ALL ORDER BY ALL") == [
+        ("de-boog", 3), ("horizon-jeugd", 1)
+    ]
+    assert excluded_counts(home, "2025-03") == [(1, 2)] and excluded_counts(home, "2025-04") == [(1, 1)]
+    horizon = Pseudonymiser(load_key_ring(home.key_file))
+    erased_elsewhere = {horizon.local_client("horizon-jeugd", "C00007"), horizon.trajectory("horizon-jeugd", "T00007")}
+    assert in_bytes(home, client_1 | erased_elsewhere) == set()
+    assert not (client_1 | erased_elsewhere) & set(string_cells(home.warehouse))
+    report = (home.report_dir("de-boog", "2025-03") / "rapport.txt").read_text(encoding="utf-8")
+    assert "weggelaten omdat de cliënt op verzoek is gewist: 1 trajecten, 2 metingen" in report
+    assert BSN not in report and "C00001" not in report
+
+
+def test_an_erasure_by_clientnummer_blocks_that_providers_number_only(
+    home: DatabankHome, write_delivery: DeliveryWriter
+) -> None:
+    two_clients(home, write_delivery, "2025-03")
+    run_pipeline(home, today=TODAY)
+    assert main(["forget", "--provider", "de-boog", "--clientnummer", "C00001"]) == 0
+    write_delivery(home.landing, "de-boog", "2025-04", [ended(1), ended(2)])  # no BSN: the number
+    write_delivery(home.landing, "horizon-jeugd", "2025-04", [ended(1, bsn=BSN), ended(8)])
+    run_pipeline(home, today=TODAY)
+    assert rows(home.warehouse, "SELECT provider, count(*) FROM core.trajectories GROUP BY ALL ORDER BY ALL") == [
+        ("de-boog", 2), ("horizon-jeugd", 2)
+    ]
+    assert excluded_counts(home, "2025-04") == [(1, 0)]
+
+
+def test_forget_replaces_an_objecting_clients_objection_records_by_tokens(
+    home: DatabankHome, write_delivery: DeliveryWriter
+) -> None:
+    """Object first, then ask for erasure: the objection's pseudonyms go too, and the client stays
+    out of a re-delivered month at that provider."""
+    two_clients(home, write_delivery, "2025-03")
+    write_delivery(home.landing, "de-boog", "2025-04", [ended(1, bsn=BSN, bezwaar="ja"), ended(2), ended(3)])
+    run_pipeline(home, today=TODAY)
+    assert rows(home.warehouse, "SELECT count(*) FROM privacy.objections") == [(1,)]
+    assert main(["forget", "--provider", "de-boog", "--clientnummer", "C00001"]) == 0
+    assert rows(home.warehouse, "SELECT count(*) FROM privacy.objections") == [(0,)]
+    assert in_bytes(home, pseudonyms_of_client_1(home)) == set()
+    assert ("de-boog",) in rows(home.warehouse, "SELECT DISTINCT provider FROM privacy.erasure_tokens")
+    two_clients(home, write_delivery, "2025-03", tevredenheid="7")  # new bytes for March
+    run_pipeline(home, today=TODAY)
+    assert rows(home.warehouse, "SELECT count(*) FROM core.trajectories") == [(2,)]
+    assert in_bytes(home, pseudonyms_of_client_1(home)) == set()
+
+
+def test_erasure_tokens_survive_a_key_rotation(home: DatabankHome, write_delivery: DeliveryWriter) -> None:
+    two_clients(home, write_delivery, "2025-03")
+    run_pipeline(home, today=TODAY)
+    assert main(["forget", "--provider", "de-boog", "--bsn", BSN]) == 0
+    tokens_before = rows(home.warehouse, "SELECT token FROM privacy.erasure_tokens ORDER BY ALL")
+    assert main(["rotate-key"]) == 0
+    tokens_after = rows(home.warehouse, "SELECT token FROM privacy.erasure_tokens ORDER BY ALL")
+    assert len(tokens_after) == len(tokens_before) and not set(tokens_after) & set(tokens_before)
+    two_clients(home, write_delivery, "2025-03", tevredenheid="7")
+    run_pipeline(home, today=TODAY)
+    assert rows(home.warehouse, "SELECT count(*) FROM core.trajectories") == [(2,)]
+    assert excluded_counts(home, "2025-03") == [(1, 2)]
+
+
+def test_forget_by_bsn_removes_the_client_at_every_provider_that_delivered_it(
+    home: DatabankHome, write_delivery: DeliveryWriter, capsys: pytest.CaptureFixture
+) -> None:
+    two_clients(home, write_delivery, "2025-03")
+    write_delivery(home.landing, "horizon-jeugd", "2025-03", [ended(7, bsn=BSN), ended(8)])
+    run_pipeline(home, today=TODAY)
+    horizon = Pseudonymiser(load_key_ring(home.key_file))
+    there = {horizon.local_client("horizon-jeugd", "C00007"), horizon.trajectory("horizon-jeugd", "T00007")}
+    assert in_bytes(home, there) == there
+    capsys.readouterr()
+    assert main(["forget", "--provider", "de-boog", "--bsn", BSN]) == 0
+    assert "every provider that delivered the BSN" in capsys.readouterr().out
+    assert rows(home.warehouse, "SELECT provider, count(*) FROM core.trajectories GROUP BY ALL ORDER BY ALL") == [
+        ("de-boog", 2), ("horizon-jeugd", 1)
+    ]
+    assert in_bytes(home, there | pseudonyms_of_client_1(home)) == set()
+    audit = rows(home.warehouse, "SELECT provider, requested_by, trajectories FROM privacy.erasures")
+    assert audit == [("de-boog", "bsn", 2)]

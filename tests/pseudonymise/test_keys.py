@@ -4,6 +4,7 @@ owner-only, never overwritten, never defaulted, and never shown in a message or 
 from __future__ import annotations
 
 import base64
+import os
 import stat
 from pathlib import Path
 
@@ -205,3 +206,48 @@ def test_key_ring_round_trips_and_keeps_order(tmp_path: Path) -> None:
     assert [k.key_id for k in ring.keys] == [first.key_id, second.key_id]
     assert ring.key_id == second.key_id
     assert oct(path.stat().st_mode & 0o777) == oct(0o600)
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o002, 0o000])
+def test_generate_key_file_makes_its_folder_owner_only_whatever_the_umask(tmp_path: Path, umask: int) -> None:
+    path = tmp_path / "home" / "secrets" / "pseudonym.key"
+    previous = os.umask(umask)
+    try:
+        generate_key_file(path)
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    load_key_file(path)  # and it is accepted
+
+
+@pytest.mark.parametrize("folder_mode", [0o777, 0o755, 0o750, 0o711, 0o701])
+def test_a_key_folder_others_can_enter_is_refused_with_the_chmod_to_run(tmp_path: Path, folder_mode: int) -> None:
+    from pseudonymise.keys import KeyPermissionError, load_key_ring
+
+    path = tmp_path / "secrets" / "pseudonym.key"
+    generate_key_file(path)
+    path.parent.chmod(folder_mode)
+    for load in (load_key_file, load_key_ring):
+        with pytest.raises(KeyPermissionError) as error:
+            load(path)
+        assert f"`chmod 700 {path.parent}`" in str(error.value)
+    # keygen into such a folder is refused too, before a key is written
+    with pytest.raises(KeyPermissionError):
+        generate_key_file(path.with_name("other.key"))
+    assert not path.with_name("other.key").exists()
+    path.parent.chmod(0o700)
+    load_key_ring(path)
+
+
+def test_the_refusal_names_both_chmods_when_folder_and_file_are_open(tmp_path: Path) -> None:
+    from pseudonymise.keys import KeyPermissionError, load_key_ring
+
+    path = tmp_path / "my secrets" / "pseudonym.key"
+    generate_key_file(path)
+    path.chmod(0o644)
+    path.parent.chmod(0o777)
+    with pytest.raises(KeyPermissionError) as error:
+        load_key_ring(path)
+    assert f"`chmod 700 '{path.parent}' && chmod 600 '{path}'`" in str(error.value)
+    assert "mode 777" in str(error.value) and "mode 644" in str(error.value)

@@ -173,3 +173,63 @@ def test_the_cache_is_bounded_and_clearing_it_changes_no_pseudonym(monkeypatch) 
     bounded = Pseudonymiser(KEY_A)
     assert bounded.trajectories("de-boog", ids * 2) == expected
     assert 0 < len(bounded._cache) <= 10
+
+
+# --- erasure tokens (the suppression list of `databank forget`) ---------------------------------
+
+
+def test_an_erasure_token_is_not_the_pseudonym_and_cannot_be_made_without_the_key() -> None:
+    from pseudonymise.keys import KeyRing
+
+    p = Pseudonymiser(KEY_A)
+    pseudonym = p.client(PROVIDER, CLIENTNUMMER, BSN)
+    token = p.erasure_token(pseudonym)
+    assert token is not None and re.match(r"^ER1-[0-9a-f]{8}-[0-9a-f]{32}$", token)
+    assert digest_of(pseudonym) not in token and token != pseudonym
+    assert token == Pseudonymiser(KEY_A).erasure_token(pseudonym)  # stable under one key
+    assert Pseudonymiser(KeyRing((KEY_B,))).erasure_token(pseudonym) is None  # not its key
+    assert token.split("-")[2] not in plain_hashes(pseudonym)
+
+
+def test_a_row_matches_the_tokens_of_its_client_number_trajectory_or_bsn() -> None:
+    p = Pseudonymiser(KEY_A)
+    by_bsn = [(p.erasure_token(p.client(PROVIDER, CLIENTNUMMER, BSN)), None)]
+    by_number = [(p.erasure_token(p.local_client(PROVIDER, CLIENTNUMMER)), None)]
+    by_trajectory = [(p.erasure_token(p.trajectory(PROVIDER, "T1")), None)]
+
+    bsn = Pseudonymiser(KEY_A, erasure_tokens=by_bsn)
+    assert bsn.is_erased(OTHER_PROVIDER, "other-number", BSN, "T9")  # a BSN: every provider
+    assert not bsn.is_erased(PROVIDER, CLIENTNUMMER, None, "T1")
+
+    number = Pseudonymiser(KEY_A, erasure_tokens=by_number)
+    assert number.is_erased(PROVIDER, CLIENTNUMMER, None, None)
+    assert not number.is_erased(OTHER_PROVIDER, CLIENTNUMMER, None, None)  # another provider's number
+
+    trajectory = Pseudonymiser(KEY_A, erasure_tokens=by_trajectory)
+    assert trajectory.is_erased(PROVIDER, "x", None, "T1")
+    assert not trajectory.is_erased(PROVIDER, "x", None, "T2")
+
+    scoped = Pseudonymiser(KEY_A, erasure_tokens=[(by_bsn[0][0], PROVIDER)])  # an objection's scope
+    assert scoped.is_erased(PROVIDER, "x", BSN, None)
+    assert not scoped.is_erased(OTHER_PROVIDER, "x", BSN, None)
+    assert not Pseudonymiser(KEY_A).is_erased(PROVIDER, CLIENTNUMMER, BSN, "T1")
+
+
+def test_erasure_tokens_keep_matching_after_rotation_once_rewrapped() -> None:
+    """A token made before a rotation is wrapped by the rotation; a delivery read under the
+    longer ring matches it, and the unwrapped token no longer does."""
+    from pseudonymise.keys import KeyRing
+    from pseudonymise.pseudonyms import rewrap_erasure_token
+
+    before = Pseudonymiser(KEY_A)
+    token = before.erasure_token(before.local_client(PROVIDER, CLIENTNUMMER))
+    assert token is not None
+    rotated = KeyRing((KEY_A, KEY_B))
+    rewrapped = rewrap_erasure_token(KEY_B, token)
+    assert rewrapped != token and rewrapped.split("-")[1] == token.split("-")[1]
+    assert Pseudonymiser(rotated, erasure_tokens=[(rewrapped, None)]).is_erased(PROVIDER, CLIENTNUMMER, None, None)
+    assert not Pseudonymiser(rotated, erasure_tokens=[(token, None)]).is_erased(PROVIDER, CLIENTNUMMER, None, None)
+    # Made after the rotation from the stored (two-layer) pseudonym, it matches as well.
+    after = Pseudonymiser(rotated)
+    fresh = after.erasure_token(after.local_client(PROVIDER, CLIENTNUMMER))
+    assert Pseudonymiser(rotated, erasure_tokens=[(fresh, None)]).is_erased(PROVIDER, CLIENTNUMMER, None, None)

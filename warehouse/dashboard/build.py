@@ -24,6 +24,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from warehouse.dashboard.charts import IndicatorBar, ScoreBar, indicator_chart, score_chart
+from warehouse.permissions import share_with_group
 
 # Bump when the pages change shape, so an unchanged build is still rendered anew after an upgrade.
 # 2: teams are shown by their registered display name (mart.teams).
@@ -434,6 +435,7 @@ def build_dashboard(publication: Path, target: Path, settings: DashboardSettings
     (temporary / MARKER).write_text(json.dumps(
         {"build_id": published.build_id, "format": DASHBOARD_FORMAT,
          "pages": [page.file for page in pages]}, indent=1), encoding="utf-8")
+    share_with_group(temporary)  # each organisation's readers (warehouse/permissions.py)
     old = target.with_name(f".{target.name}.{os.getpid()}.old")
     if target.exists():
         os.replace(target, old)

@@ -104,6 +104,15 @@ CREATE TABLE IF NOT EXISTS privacy.erasures (
     measurements     INTEGER NOT NULL,
     quarantine_rows  INTEGER NOT NULL
 );
+-- The suppression list of erased clients: the read step leaves out every delivered row that
+-- matches a token, so no later delivery brings the client back. A token is a one-way keyed
+-- digest of one of the client's pseudonyms under a subkey of its own (pseudonymise/pseudonyms.py),
+-- never a pseudonym, so the erased values are gone from this file's bytes (PRIVACY.md §4).
+CREATE TABLE IF NOT EXISTS privacy.erasure_tokens (
+    token        VARCHAR NOT NULL,  -- ER1-<root key id>-<digest>
+    provider     VARCHAR,           -- the provider it applies to; NULL: every provider (a BSN)
+    recorded_at  TIMESTAMP NOT NULL
+);
 CREATE TABLE IF NOT EXISTS privacy.key_rotations (
     rotated_at       TIMESTAMP NOT NULL,
     from_key_id      VARCHAR NOT NULL,
