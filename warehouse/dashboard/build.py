@@ -109,7 +109,7 @@ def _display(kind: str, value: float | int) -> str:
     return dutch_number(value)
 
 
-DECIMALS_SHOWN = {"count": 0, "share": 2, "number": 1, "interval": 1}
+DECIMALS_SHOWN = {"count": 0, "share": 2, "score": 1, "interval": 1}
 
 
 def _as_shown(kind: str, value: float | int) -> str:
@@ -187,7 +187,7 @@ def _score_bar(label: str, row: Mapping[str, object], k: int) -> ScoreBar:
     # the chart is drawn from the figures as the table shows them: its coordinates must not
     # carry more precision than the text (PRIVACY.md §5)
     return ScoreBar(label, **{name: _rounded_as_shown(row[name], kind) for name, kind in (
-        ("mean_start", "number"), ("mean_end", "number"), ("mean_improvement", "number"),
+        ("mean_start", "score"), ("mean_end", "score"), ("mean_improvement", "score"),
         ("ci_low", "interval"), ("ci_high", "interval"), ("pct_improved", "share"),
         ("pct_unchanged", "share"), ("pct_deteriorated", "share"))})
 
@@ -199,7 +199,7 @@ def _rounded_as_shown(value: float | None, kind: str) -> float | None:
         return None
     if kind == "share":
         return float(f"{float(value) * 100:.0f}") / 100
-    return float(f"{float(value):.{DECIMALS_SHOWN[kind]}f}")
+    return float(f"{float(value):.{DECIMALS_SHOWN.get(kind, 1)}f}")
 
 
 def _indicator_bar(label: str, row: Mapping[str, object], k: int) -> IndicatorBar:
