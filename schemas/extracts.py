@@ -90,7 +90,7 @@ class ExtractScope:
 
 # The scope of every recipient the consortium did not configure one for: coarse enough that on a
 # consortium of the demo's size (about 600 trajectories) every client shares intervention, sex
-# (female or not) and year of ending with at least four others (tests/warehouse/test_extracts.py).
+# (female or not) and year of ending with at least four others (tests/warehouse/test_extract_scopes.py).
 # No provider, team, age, place or exact date; the measurements as outcome classes, no scores.
 BUILT_IN_DEFAULT = ExtractScope(
     DEFAULT_SCOPE,
