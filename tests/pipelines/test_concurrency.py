@@ -17,14 +17,13 @@ from warehouse.home import DatabankHome
 
 DATABANK = str(Path(sys.executable).with_name("databank"))
 READER = """
-import duckdb, sys, time
-path = sys.argv[1]
+import duckdb, os, sys, time
+path, stop = sys.argv[1], sys.argv[2]
 con = duckdb.connect(path, read_only=True)
 first = con.execute("SELECT count(*) FROM mart.trajectory_indicators").fetchone()[0]
 print("ready", first, flush=True)
 errors = 0
-deadline = time.time() + float(sys.argv[2])
-while time.time() < deadline:  # keep reading through the whole run
+while not os.path.exists(stop):  # keep reading through the whole run, however long it takes
     try:
         con.execute("SELECT count(*) FROM mart.outcome_scores").fetchall()
     except Exception:
@@ -60,7 +59,7 @@ def test_reader_holding_the_published_copy_through_a_run(
     write_delivery(home.landing, "de-boog", "2025-02", [trajectory(1), trajectory(2)])
     assert finish(start_run(home, tmp_path / "first.log")) == 0
     reader = subprocess.Popen(
-        [sys.executable, "-c", READER, str(home.publication), "12"],
+        [sys.executable, "-c", READER, str(home.publication), str(tmp_path / "stop-reading")],
         stdout=subprocess.PIPE, text=True,
     )
     assert reader.stdout is not None
@@ -68,6 +67,7 @@ def test_reader_holding_the_published_copy_through_a_run(
     write_delivery(home.landing, "de-boog", "2025-03", [trajectory(1), trajectory(3)])
     run = start_run(home, tmp_path / "second.log")
     assert finish(run) == 0, (tmp_path / "second.log").read_text()
+    (tmp_path / "stop-reading").touch()  # the reader held the old copy through the whole run
     out, _ = reader.communicate(timeout=60)
     _, errors, deliveries_after = out.split()
     assert errors == "0"
