@@ -33,6 +33,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from pseudonymise.keys import KeyRing, key_from_material
 from schemas.config import parse_instrument_registry
 from tests.warehouse.release_truth import Measure, Registry, Trajectory, Truth, trajectory_values
 from tests.warehouse.staging import CLOCK
@@ -44,6 +45,7 @@ from warehouse.publish import publish_analyst_copy
 from warehouse.sql import execute
 
 CBCL: Measure = ("CBCL", "totaal", "ouder")
+RING = KeyRing((key_from_material(bytes(range(32))),))  # the erasure list's tokens need a key
 TRF: Measure = ("TRF", "totaal", "leerkracht")
 YSR: Measure = ("YSR", "totaal", "jeugdige")
 MEASURE_SHARE = {CBCL: 0.9, TRF: 0.45, YSR: 0.35}  # how many trajectories have each measure
@@ -363,7 +365,7 @@ def run_scenario(plan: Scenario, root: Path, build: Build = build_without_keywor
             _replace_deliveries(con, {key: (versions[key], rows) for key, rows in step.write.items()},
                                 received_at)
             for provider, tid in step.erase:
-                forget_client(con, provider, "clientnummer", [f"c-{tid}"], [], ())
+                forget_client(con, provider, "clientnummer", [f"c-{tid}"], [], (), RING)
             build(con, plan.k, BuildInputs(f"seed{plan.seed}-step{number}",
                                            [f"{p}:{m}:v{v}" for (p, m), v in sorted(versions.items())]))
             latest = last_build(con)
