@@ -109,7 +109,7 @@ def _display(kind: str, value: float | int) -> str:
     return dutch_number(value)
 
 
-DECIMALS_SHOWN = {"count": 0, "share": 2, "number": 1, "interval": 1}
+DECIMALS_SHOWN = {"count": 0, "share": 2, "number": 1, "score": 1, "interval": 1}
 
 
 def _as_shown(kind: str, value: float | int) -> str:
