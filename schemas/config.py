@@ -32,6 +32,9 @@ SUPPRESSION_KEYS = ("k", "secondary", "round_counts_to")
 FRESHNESS_KEYS = ("days_after_month_end",)
 DASHBOARD_KEYS = ("show_organisation_names",)
 PUBLICATION_KEYS = ("release_protection",)
+# The sections consortium.toml may have; any other is a typo whose settings would silently default.
+CONSORTIUM_SECTIONS = ("providers", "interventions", "teams", "suppression", "validation", "freshness",
+                       "dashboard", "publication", "column_mapping")
 CONFIG_FILES = (CONSORTIUM_FILE, INSTRUMENTS_FILE, QUALITY_FILE, PRIVACY_FILE)
 # What the project ships for a new home; also what a configuration folder that lacks any file but
 # consortium.toml uses for the missing ones (interfaces.md, additions 1.2 item 3).
@@ -163,6 +166,13 @@ def _load_consortium(path: Path) -> dict:
                 return number
         return None
 
+    for section in data:
+        if section not in CONSORTIUM_SECTIONS:
+            # a misspelt section ([suppresion] k = 20) must not leave its settings at their defaults
+            raise ConfigError(
+                path, line_of(section),
+                f"unknown section [{section}] (known: {', '.join(f'[{s}]' for s in CONSORTIUM_SECTIONS)})",
+            )
     providers = data.get("providers")
     if not isinstance(providers, dict) or not providers:
         raise ConfigError(path, line_of("providers"), "[providers] must list at least one provider")

@@ -71,3 +71,18 @@ def test_a_missing_file_fingerprints_as_the_shipped_default_would(tmp_path: Path
     quality = complete / QUALITY_FILE
     quality.write_text(quality.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
     assert config_fingerprint(partial) != config_fingerprint(complete)
+
+
+def test_a_misspelt_consortium_section_is_refused_naming_its_line(tmp_path: Path) -> None:
+    """`[suppresion] k = 20` used to be ignored without a word: k stayed 10, the consortium
+    believed it was 20."""
+    from schemas.config import ConfigError, _load_consortium
+
+    path = tmp_path / "consortium.toml"
+    base = '[providers]\np1 = "Een"\n\n[interventions]\nI1 = "X"\n\n'
+    path.write_text(base + "[suppresion]\nk = 20\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as error:
+        _load_consortium(path)
+    assert error.value.line == 7 and "unknown section [suppresion]" in error.value.problem
+    path.write_text(base + "[suppression]\nk = 20\n", encoding="utf-8")
+    assert _load_consortium(path)["k"] == 20

@@ -118,3 +118,19 @@ def test_dashboard_setting_errors_name_the_line(tmp_path: Path, setting: str, pr
     path.write_text(path.read_text(encoding="utf-8").replace(setting, "show_organisation_names = true"),
                     encoding="utf-8")
     assert _load_consortium(path)["show_organisation_names"] is True
+
+
+def test_every_metric_kind_has_a_shown_precision() -> None:
+    """A kind without a precision broke every build's dashboard (KeyError 'score')."""
+    from warehouse.dashboard.build import (
+        DECIMALS_SHOWN,
+        INDICATOR_METRICS,
+        SCORE_METRICS,
+        _as_shown,
+        _display,
+    )
+
+    for _, _, kind in SCORE_METRICS + INDICATOR_METRICS:
+        assert kind in DECIMALS_SHOWN, kind
+    assert _as_shown("score", 52.349) == "52.3"
+    assert _display("score", 52.349) == "52,3"
