@@ -90,6 +90,12 @@ def test_canaries_appear_nowhere_under_home_but_landing(
     assert main(["check", str(folder), "--config", str(home.config_dir), "--report", str(home.root / "check-report")]) == 0
     run_pipeline(home, today=TODAY)  # the unchanged second run writes Dagster events too
     # Every privacy artefact too: an extract, a key rotation, an erasure and their audit records.
+    # The canary consortium has 22 clients: the shipped default scope (intervention, sex, end
+    # year) is too fine for it and would be refused, so the canary scope ships outcomes only.
+    with (home.config_dir / "privacy.toml").open("a", encoding="utf-8") as privacy:
+        privacy.write('\n[extracts.canary-onderzoek]\ntrajectory_id = "pseudonym"\n'
+                      'client_id = "pseudonym"\nreden_einde = "code"\ndoelrealisatie = "code"\n'
+                      'tevredenheid = "value"\nmeasurements = "classes"\n')
     assert main(["extract", "--scope", "canary-onderzoek", "--out", str(home.root / "extracts" / "canary")]) == 0
     assert main(["rotate-key"]) == 0
     assert main(["forget", "--provider", "de-boog", "--clientnummer", "CLNR-KANARIE-78"]) == 0
