@@ -310,6 +310,14 @@ def cmd_forget(args: argparse.Namespace) -> int:
         report = format_erasure(erasure, args.provider, by_bsn=bsn is not None)
         if not erasure.complete:
             raise ErasureIncomplete(report, erasure_problem(erasure, args.provider))
+        if not any(erasure.removed.values()) and not erasure.objections_replaced:
+            # a typo or the wrong --provider must not read as a done erasure (found in review)
+            where = "any provider" if bsn is not None else args.provider
+            raise ErasureIncomplete(report, (
+                f"no row of this client was found at {where}: check the provider code and the "
+                "identifier. The identifier is on the erasure list all the same, so a later "
+                "delivery of it is left out; if it was mistyped, run forget again with the right one."
+            ))
         return report
 
     return _privacy_command("forget", forget)

@@ -84,6 +84,18 @@ def test_forget_removes_the_client_everywhere_and_the_marts_follow(
     assert len(audit) == 1 and audit[0][1:] == ("de-boog", by, 2, 2, 0)
 
 
+def test_forget_of_an_identifier_found_nowhere_says_so_and_exits_1(
+    home: DatabankHome, write_delivery: DeliveryWriter, capsys: pytest.CaptureFixture
+) -> None:
+    """A typo or the wrong --provider must not read as a done erasure (found in review)."""
+    two_clients(home, write_delivery, "2025-03")
+    run_pipeline(home, today=TODAY)
+    assert main(["forget", "--provider", "de-boog", "--clientnummer", "C99999"]) == 1
+    printed = capsys.readouterr()
+    assert "no row of this client was found at de-boog" in printed.err
+    assert "C99999" not in printed.out + printed.err
+
+
 def test_rotate_key_keeps_marts_and_linkage(home: DatabankHome, write_delivery: DeliveryWriter) -> None:
     two_clients(home, write_delivery, "2025-03")
     run_pipeline(home, today=TODAY)
