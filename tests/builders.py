@@ -181,3 +181,13 @@ def database_rows(database: Path, sql: str) -> list[tuple]:
         return con.execute(sql).fetchall()
     finally:
         con.close()
+
+
+def outcomes_only_extract_scope(home: DatabankHome, scope: str) -> None:
+    """Configure `scope` to ship pseudonyms and outcomes only: a test consortium of a few dozen
+    clients is too small for the shipped default scope's k-anonymity gate (privacy.toml
+    `extract_share`), which would refuse the extract."""
+    with (home.config_dir / "privacy.toml").open("a", encoding="utf-8") as privacy:
+        privacy.write(f'\n[extracts.{scope}]\ntrajectory_id = "pseudonym"\nclient_id = "pseudonym"\n'
+                      'reden_einde = "code"\ndoelrealisatie = "code"\ntevredenheid = "value"\n'
+                      'measurements = "classes"\n')

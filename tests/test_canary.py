@@ -15,7 +15,14 @@ import pytest
 from pipelines.cli import main
 from pipelines.runner import run_pipeline
 from schemas.delivery import UNREGISTERED_TEAM
-from tests.builders import DeliveryWriter, database_rows, measurement, string_cells, trajectory
+from tests.builders import (
+    DeliveryWriter,
+    database_rows,
+    measurement,
+    outcomes_only_extract_scope,
+    string_cells,
+    trajectory,
+)
 from warehouse.home import DatabankHome
 
 TODAY = dt.date(2026, 11, 25)
@@ -92,10 +99,7 @@ def test_canaries_appear_nowhere_under_home_but_landing(
     # Every privacy artefact too: an extract, a key rotation, an erasure and their audit records.
     # The canary consortium has 22 clients: the shipped default scope (intervention, sex, end
     # year) is too fine for it and would be refused, so the canary scope ships outcomes only.
-    with (home.config_dir / "privacy.toml").open("a", encoding="utf-8") as privacy:
-        privacy.write('\n[extracts.canary-onderzoek]\ntrajectory_id = "pseudonym"\n'
-                      'client_id = "pseudonym"\nreden_einde = "code"\ndoelrealisatie = "code"\n'
-                      'tevredenheid = "value"\nmeasurements = "classes"\n')
+    outcomes_only_extract_scope(home, "canary-onderzoek")
     assert main(["extract", "--scope", "canary-onderzoek", "--out", str(home.root / "extracts" / "canary")]) == 0
     assert main(["rotate-key"]) == 0
     assert main(["forget", "--provider", "de-boog", "--clientnummer", "CLNR-KANARIE-78"]) == 0

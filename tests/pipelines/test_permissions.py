@@ -19,7 +19,7 @@ from assets.deliveries import pseudonymised_delivery
 from assets.partitions import delivery_partition_key, provider_partitions
 from assets.resources import HomeResource, KeyResource
 from pipelines.cli import main
-from tests.builders import DeliveryWriter, measurement, trajectory
+from tests.builders import DeliveryWriter, measurement, outcomes_only_extract_scope, trajectory
 from tests.builders import database_rows as rows
 from warehouse.home import DatabankHome
 
@@ -95,6 +95,7 @@ def test_run_writes_restricted_parts_owner_only_and_the_publication_for_the_grou
     assert mode(home.landing) == 0o700 and mode(home.root) == 0o750
 
     os.umask(umask)
+    outcomes_only_extract_scope(home, "onderzoek-a")  # a small consortium
     assert main(["extract", "--scope", "onderzoek-a", "--out", str(tmp_path / "extract")]) == 0
     extract = [tmp_path / "extract", *(tmp_path / "extract").iterdir()]
     assert len(extract) > 2 and {mode(p) for p in extract} == {0o700, 0o600}
