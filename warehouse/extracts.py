@@ -127,7 +127,8 @@ def linkable_trajectories(frames: ExtractFrames) -> int:
     values = [c for c in frames.trajectories.columns if c not in PSEUDONYMS]
     profile = frames.trajectories[values].astype("string").fillna("∅").agg("|".join, axis=1)
     measurements = frames.measurements
-    if measurements is not None and "trajectory_id" in frames.trajectories.columns:
+    # (an empty measurements table has no rows to list; pandas' row-wise join of it is a frame)
+    if measurements is not None and not measurements.empty and "trajectory_id" in frames.trajectories.columns:
         columns = [c for c in measurements.columns if c not in PSEUDONYMS]
         rows = measurements[columns].astype("string").fillna("∅").agg("|".join, axis=1)
         listed = rows.groupby(measurements["trajectory_id"]).agg(lambda r: "\x1e".join(sorted(r)))

@@ -62,8 +62,9 @@ def wrong_modes(home: DatabankHome) -> list[str]:
 def deliver(home: DatabankHome, write_delivery: DeliveryWriter, month: str) -> None:
     write_delivery(
         home.landing, "de-boog", month,
-        [trajectory(1, bsn=BSN), trajectory(2), trajectory(3)],
-        [measurement(n, "start", "05-01-2025", "70") for n in (1, 2, 3)],
+        # six clients: an extract's k-anonymity gate (k = 5) needs at least five
+        [trajectory(1, bsn=BSN), *(trajectory(n) for n in range(2, 7))],
+        [measurement(n, "start", "05-01-2025", "70") for n in range(1, 7)],
     )
 
 

@@ -199,3 +199,17 @@ def test_manifest_holds_counts_and_no_value(con: duckdb.DuckDBPyConnection, tmp_
         assert value not in text
     assert manifest["linkage"]["trajectories"] == N + 1
     assert 0 <= manifest["linkage"]["unique_on_values"] <= N + 1
+
+
+def test_linkable_trajectories_with_no_measurement_pairs_at_all() -> None:
+    """Ended trajectories without a start and end score give an empty measurements table; the
+    bound used to fail on it ('Data must be 1-dimensional') and the extract stopped (found when
+    a six-client home asked for one)."""
+    from warehouse.extracts import ExtractFrames
+
+    scope = BUILT_IN_DEFAULT
+    trajectories = pd.DataFrame({"trajectory_id": ["a", "b", "c"], "interventie": ["MST", "MST", "FFT"]})
+    measurements = pd.DataFrame({column: pd.Series(dtype="object")
+                                 for column in MEASUREMENT_COLUMNS["classes"]})
+    frames = ExtractFrames(scope, trajectories, measurements, pd.Series(["c1", "c2", "c3"]))
+    assert linkable_trajectories(frames) == 1  # only FFT's trajectory is unique on its values
