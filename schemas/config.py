@@ -155,6 +155,22 @@ def load_config(config_dir: Path) -> ConsortiumConfig:
     return ConsortiumConfig(**consortium, registry=registry)
 
 
+def _settings_table(
+    data: dict, section: str, known: tuple[str, ...], path: Path, line_of: Callable[[str], int | None]
+) -> dict:
+    """A `[section]` of settings: a table whose every key is known. A misspelt privacy or
+    publication setting must not silently fall back to its default."""
+    table = data.get(section, {})
+    if not isinstance(table, dict):
+        raise ConfigError(path, line_of(section), f"[{section}] must be a table")
+    for key in table:
+        if key not in known:
+            raise ConfigError(
+                path, line_of(key), f"[{section}] has no setting {key!r} (known: {', '.join(known)})"
+            )
+    return table
+
+
 def _load_consortium(path: Path) -> dict:
     from schemas.files import read_toml
 
@@ -216,15 +232,7 @@ def _load_consortium(path: Path) -> dict:
     share = validation.get("reject_share", 0.10) if isinstance(validation, dict) else None
     if not isinstance(share, int | float) or isinstance(share, bool) or not 0 <= share <= 1:
         raise ConfigError(path, line_of("reject_share"), "[validation] reject_share must be a number from 0 to 1")
-    freshness = data.get("freshness", {})
-    if not isinstance(freshness, dict):
-        raise ConfigError(path, line_of("freshness"), "[freshness] must be a table")
-    for key in freshness:
-        if key not in FRESHNESS_KEYS:
-            raise ConfigError(
-                path, line_of(key),
-                f"[freshness] has no setting {key!r} (known: {', '.join(FRESHNESS_KEYS)})",
-            )
+    freshness = _settings_table(data, "freshness", FRESHNESS_KEYS, path, line_of)
     days_after_month_end = freshness.get("days_after_month_end", 15)
     if (
         not isinstance(days_after_month_end, int) or isinstance(days_after_month_end, bool)
@@ -234,30 +242,14 @@ def _load_consortium(path: Path) -> dict:
             path, line_of("days_after_month_end"),
             "[freshness] days_after_month_end must be a whole number of days of at least 0",
         )
-    dashboard = data.get("dashboard", {})
-    if not isinstance(dashboard, dict):
-        raise ConfigError(path, line_of("dashboard"), "[dashboard] must be a table")
-    for key in dashboard:
-        if key not in DASHBOARD_KEYS:
-            raise ConfigError(
-                path, line_of(key),
-                f"[dashboard] has no setting {key!r} (known: {', '.join(DASHBOARD_KEYS)})",
-            )
+    dashboard = _settings_table(data, "dashboard", DASHBOARD_KEYS, path, line_of)
     show_organisation_names = dashboard.get("show_organisation_names", False)
     if not isinstance(show_organisation_names, bool):
         raise ConfigError(
             path, line_of("show_organisation_names"),
             "[dashboard] show_organisation_names must be true or false",
         )
-    publication = data.get("publication", {})
-    if not isinstance(publication, dict):
-        raise ConfigError(path, line_of("publication"), "[publication] must be a table")
-    for key in publication:
-        if key not in PUBLICATION_KEYS:
-            raise ConfigError(
-                path, line_of(key),
-                f"[publication] has no setting {key!r} (known: {', '.join(PUBLICATION_KEYS)})",
-            )
+    publication = _settings_table(data, "publication", PUBLICATION_KEYS, path, line_of)
     release_protection = publication.get("release_protection", True)
     if not isinstance(release_protection, bool):
         raise ConfigError(
