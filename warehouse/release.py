@@ -111,17 +111,29 @@ def changed_cells(con: duckdb.DuckDBPyConnection, k: int, seq: int) -> tuple[set
 
 
 class ReleaseGuard:
-    """The check that closes release protection over combinations of figures, not only over
-    each figure on its own. Two figures can each have changed by k or more while their
-    changes differ by one trajectory: a team that gained ten trajectories in one intervention
-    and one in another, beside that organisation × intervention row which gained the same ten.
-    Subtracting the two changes gives the one trajectory. So, per table and measure: the changes
-    of every figure about to be published afresh (since its last publication; all of it when
-    new) are vectors over the trajectory versions; versions that every such change treats alike
-    form a class; a class (or two classes together, added or subtracted) holding fewer than k
-    versions must not be a linear combination of those changes. When one is, the freshly
-    published cell with the smallest change that touches it is held as well, and the pattern
-    is closed again (warehouse/marts.py _store_suppression_pattern)."""
+    """The check that closes release protection over every combination of figures a reader who
+    keeps every release holds, not only over each figure on its own or each sum relation.
+
+    Every published figure (count, sum of scores, share numerator) is a sum over a set of
+    trajectory versions; so is every figure a release is about to show afresh. Versions that
+    every such figure treats alike form a class: a reader can learn a class only as a whole,
+    and everything the reader can compute is a linear combination of the figures, i.e. a
+    vector in their row space over the classes. The release may show its fresh figures only
+    if that row space gains no vector resting on fewer than k trajectories (distinct
+    trajectories: a corrected score's old and new version are one). Such a vector can only
+    rest on classes of fewer than k trajectories, and it lies in the row space exactly when
+    every vector of the null space gives it 0; so the search runs in the kernel of the null
+    space restricted to the small classes: each small class alone, each pair, and echelon
+    forms of that kernel under several orders of its columns (a vector of small support is a
+    row of the echelon form whenever exactly one of its classes is a pivot). A combination an
+    earlier release already made public cannot be taken back and is not counted again.
+
+    When a new one is found, the fresh figure with the fewest trajectories among those that
+    touch it is held (it keeps its last published value, already public) and the pattern is
+    closed again (warehouse/marts.py _store_suppression_pattern), until none is found. This
+    covers every level, period, the rest-of-consortium rows that earlier releases showed,
+    erasures and corrections alike, without listing relations: the sets themselves are the
+    relations."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, k: int, seq: int) -> None:
         self.con = con
@@ -133,60 +145,195 @@ class ReleaseGuard:
         # cells whose current set an earlier release showed: their figures are public already
         self.known = {row[0] for row in execute(con, "SELECT cell FROM release_known")}
         self.change_since_shown = dict(execute(con, "SELECT cell, changed FROM release_change_since_shown"))
+        self._figures: dict[tuple, _Figures] = {}
 
     def leaking(self, family: str, measure: tuple, fresh: list[tuple]) -> tuple | None:
-        """The fresh group to hold next, or None when no small class can be isolated."""
-        cells = [(group, cell_key(family, measure, group)) for group in fresh]
-        cells = [(group, cell) for group, cell in cells if cell not in self.unchanged]
+        """The fresh group to hold next, or None when showing every fresh group makes no figure
+        of fewer than k trajectories follow from everything published."""
+        cells = {group: cell_key(family, measure, group) for group in fresh}
+        cells = {group: cell for group, cell in cells.items() if cell not in self.known}
         if not cells:
             return None
-        frame = [(position, cell, self.latest.get(cell, 0))
-                 for position, (_, cell) in enumerate(cells, start=1)]
-        execute(self.con, "CREATE OR REPLACE TEMP TABLE release_fresh "
-                          "(position INTEGER, cell VARCHAR, base_seq INTEGER)")
-        execute(self.con, "INSERT INTO release_fresh SELECT * FROM (SELECT unnest(?) AS p, "
-                          "unnest(?) AS c, unnest(?) AS b)",
-                [[f[0] for f in frame], [f[1] for f in frame], [f[2] for f in frame]])
-        classes = run_sql(self.con, "select_release_change_classes", {"seq": self.seq})
-        execute(self.con, "DROP TABLE release_fresh")
-        light = [i for i, (_, size) in enumerate(classes) if size < self.k]
-        if not light:
-            return None
-        matrix = np.zeros((len(cells), len(classes)))
-        for column, (pattern, _) in enumerate(classes):
-            for signed in pattern:
-                matrix[abs(signed) - 1, column] = 1.0 if signed > 0 else -1.0
-        isolated = _isolated_classes(matrix, light, [size for _, size in classes], self.k)
-        if not isolated:
-            return None
-        # hold the cell with the smallest change among those touching the first isolated class
-        touching = [row for row in range(len(cells)) if matrix[row, isolated[0]] != 0]
-        changes = np.abs(matrix) @ np.array([size for _, size in classes], dtype=float)
-        chosen = min(touching, key=lambda row: (changes[row], row))
-        return cells[chosen][0]
+        figures = self._figures.get((family, measure))
+        if figures is None or not set(cells) <= set(figures.fresh):
+            figures = self._load(family, measure, cells)
+            self._figures[(family, measure)] = figures
+        chosen = figures.rows_to_hold(list(cells), self.k)
+        return chosen
+
+    def _load(self, family: str, measure: tuple, cells: dict[tuple, str]) -> _Figures:
+        groups = list(cells)
+        execute(self.con, "CREATE OR REPLACE TEMP TABLE release_guard_fresh (position INTEGER, cell VARCHAR)")
+        execute(self.con, "INSERT INTO release_guard_fresh SELECT unnest(?), unnest(?)",
+                [list(range(len(groups))), [cells[g] for g in groups]])
+        prefix = cell_key(family, measure, ()) + SEPARATOR
+        classes = run_sql(self.con, "select_release_guard_classes",
+                          {"seq": self.seq, "prefix": prefix, "fresh_count": len(groups)})
+        for temp in ("release_guard_fresh", "release_guard_figures"):
+            execute(self.con, f"DROP TABLE {temp}")
+        return _Figures.from_classes(classes, groups)
 
 
-def _isolated_classes(matrix: np.ndarray, light: list[int], sizes: list[int], k: int) -> list[int]:
-    """Light classes whose figures follow from the rows of `matrix` (alone, or as the sum or
-    difference of two light classes of fewer than k versions together). A combination of
-    classes is determined exactly when every vector of the null space of `matrix` gives it 0."""
+@dataclass
+class _Figures:
+    """One table and measure: which classes of trajectory versions every figure rests on
+    (rows: this release's fresh figures, then the figures earlier releases showed)."""
+
+    incidence: np.ndarray  # figures x classes, 0/1
+    members: list[np.ndarray]  # per class, its trajectories (as indices)
+    fresh: dict[tuple, int]  # fresh group -> its figure's row
+
+    @classmethod
+    def from_classes(cls, classes: list[tuple], groups: list[tuple]) -> _Figures:
+        figure_count = classes[0][2] if classes else len(groups)
+        incidence = np.zeros((figure_count, len(classes)))
+        trajectory_index: dict[str, int] = {}
+        members = []
+        for column, (figures, trajectories, _) in enumerate(classes):
+            incidence[figures, column] = 1.0
+            members.append(np.array([trajectory_index.setdefault(t, len(trajectory_index))
+                                     for t in trajectories], dtype=int))
+        return cls(incidence, members, {group: row for row, group in enumerate(groups)})
+
+    def rows_to_hold(self, shown_groups: list[tuple], k: int) -> tuple | None:
+        """The fresh group to hold so that the new combination found disappears."""
+        fresh_rows = np.array([self.fresh[group] for group in shown_groups], dtype=int)
+        old_rows = np.arange(len(self.fresh), self.incidence.shape[0])
+        selected = np.concatenate([old_rows, fresh_rows])
+        matrix = self.incidence[selected]
+        used = np.flatnonzero(matrix.any(axis=0))
+        if not used.size:
+            return None
+        # classes that the figures still shown treat alike merge
+        merged, class_of = np.unique(matrix[:, used].T, axis=0, return_inverse=True)
+        class_of = class_of.ravel()
+        members = [np.unique(np.concatenate([self.members[used[i]] for i in np.flatnonzero(class_of == c)]))
+                   for c in range(merged.shape[0])]
+        class_matrix = merged.T
+        is_old = np.arange(len(selected)) < old_rows.size
+        found = small_new_combination(class_matrix, is_old, members, k)
+        if found is None:
+            return None
+        sizes = class_matrix @ np.array([m.size for m in members], dtype=float)
+        fresh_positions = np.flatnonzero(~is_old)
+        touching = [i for i in fresh_positions if class_matrix[i, found].any()] or list(fresh_positions)
+        chosen = min(touching, key=lambda i: (sizes[i], i))
+        group_of_row = {row: group for group, row in self.fresh.items()}
+        return group_of_row[int(selected[chosen])]
+
+
+_TOLERANCE = 1e-8
+
+
+def _orthonormal_row_space(matrix: np.ndarray) -> np.ndarray:
+    if not matrix.size:
+        return np.zeros((0, matrix.shape[1]))
+    _, singular, vt = np.linalg.svd(matrix, full_matrices=False)
+    tolerance = (singular.max() if singular.size else 0.0) * max(matrix.shape) * np.finfo(float).eps
+    return vt[: int((singular > max(tolerance, _TOLERANCE)).sum())]
+
+
+def _null_space(matrix: np.ndarray) -> np.ndarray:
+    """Rows spanning {x : matrix @ x = 0}."""
+    columns = matrix.shape[1]
+    if not matrix.shape[0]:
+        return np.eye(columns)
     _, singular, vt = np.linalg.svd(matrix, full_matrices=True)
     tolerance = (singular.max() if singular.size else 0.0) * max(matrix.shape) * np.finfo(float).eps
-    rank = int((singular > tolerance).sum())
-    null = vt[rank:]
-    if not len(null):
-        return light
-    found = [j for j in light if np.linalg.norm(null[:, j]) < 1e-6]
-    if found:
-        return found
-    for a_index, a in enumerate(light):
-        for b in light[a_index + 1:]:
-            if sizes[a] + sizes[b] >= k:
-                continue
-            if (np.linalg.norm(null[:, a] + null[:, b]) < 1e-6
-                    or np.linalg.norm(null[:, a] - null[:, b]) < 1e-6):
-                return [a, b]
-    return []
+    return vt[int((singular > max(tolerance, _TOLERANCE)).sum()):]
+
+
+def _echelon_rows(basis: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """The reduced echelon form of `basis`, pivots taken in `order` of the columns."""
+    a = basis[:, order].copy()
+    rows, columns = a.shape
+    pivot_row = 0
+    for column in range(columns):
+        if pivot_row == rows:
+            break
+        pivot = pivot_row + int(np.argmax(np.abs(a[pivot_row:, column])))
+        if abs(a[pivot, column]) < 1e-9:
+            continue
+        a[[pivot_row, pivot]] = a[[pivot, pivot_row]]
+        a[pivot_row] /= a[pivot_row, column]
+        others = np.arange(rows) != pivot_row
+        a[others] -= np.outer(a[others, column], a[pivot_row])
+        pivot_row += 1
+    out = np.zeros_like(a[:pivot_row])
+    out[:, order] = a[:pivot_row]
+    return out
+
+
+def small_new_combination(class_matrix: np.ndarray, is_old: np.ndarray, members: list[np.ndarray],
+                          k: int, orders: int = 24) -> np.ndarray | None:
+    """Classes on which a linear combination of the figures (rows of `class_matrix`) rests
+    that concerns 1 to k-1 trajectories and that the earlier figures (`is_old`) alone do not
+    give, or None when the search finds none. `members`: each class's trajectories."""
+    sizes = np.array([len(m) for m in members])
+    small = np.flatnonzero(sizes < k)
+    if not small.size:
+        return None
+    null = _null_space(class_matrix)
+    kernel = _null_space(null[:, small]) if null.shape[0] else np.eye(small.size)
+    if not kernel.shape[0]:
+        return None
+    old_space = _orthonormal_row_space(class_matrix[is_old])
+    columns = class_matrix.shape[1]
+
+    def judged(vector_on_small: np.ndarray) -> np.ndarray | None:
+        scale = np.abs(vector_on_small).max()
+        if scale < 1e-9:
+            return None
+        support = small[np.abs(vector_on_small) > 1e-7 * scale]
+        trajectories = np.unique(np.concatenate([members[c] for c in support]))
+        if not 0 < trajectories.size < k:
+            return None
+        full = np.zeros(columns)
+        full[small] = vector_on_small / scale
+        residual = full - old_space.T @ (old_space @ full) if old_space.shape[0] else full
+        if np.linalg.norm(residual) < 1e-6:
+            return None  # public already
+        return support
+
+    candidates: list[np.ndarray] = []
+    # each class alone, and pairs: columns of the restricted null space that vanish or are parallel
+    restricted = null[:, small] if null.shape[0] else np.zeros((0, small.size))
+    norms = np.linalg.norm(restricted, axis=0) if restricted.shape[0] else np.zeros(small.size)
+    for i in np.flatnonzero(norms < 1e-7):
+        unit = np.zeros(small.size)
+        unit[i] = 1.0
+        candidates.append(unit)
+    alive = np.flatnonzero(norms >= 1e-7)
+    if alive.size > 1:
+        normalised = restricted[:, alive] / norms[alive]
+        cosine = normalised.T @ normalised
+        for a, b in zip(*np.nonzero(np.triu(np.abs(cosine) > 1 - 1e-9, 1)), strict=True):
+            pair = np.zeros(small.size)
+            pair[alive[a]] = norms[alive[b]]
+            pair[alive[b]] = -np.sign(cosine[a, b]) * norms[alive[a]]
+            candidates.append(pair)
+    for candidate in candidates:
+        support = judged(candidate)
+        if support is not None:
+            return support
+    # larger combinations: echelon forms under several column orders
+    generator = np.random.default_rng(len(small) * 7919 + kernel.shape[0])
+    by_size = np.argsort(sizes[small], kind="stable")
+    for attempt in range(orders):
+        if attempt == 0:
+            order = by_size
+        elif attempt == 1:
+            order = by_size[::-1]
+        else:
+            order = generator.permutation(small.size)
+        best: np.ndarray | None = None
+        for row in _echelon_rows(kernel, order):
+            support = judged(row)
+            if support is not None and (best is None or support.size < best.size):
+                best = support
+        if best is not None:
+            return best
+    return None
 
 
 def finish_release(con: duckdb.DuckDBPyConnection, release: Release, seq: int) -> None:

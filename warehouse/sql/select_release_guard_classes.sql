@@ -1,0 +1,31 @@
+-- Every figure a reader of every release holds about one table and measure ($prefix: the start
+-- of its cells' keys): the figures earlier releases showed (privacy.cell_publications, shown;
+-- numbered from $fresh_count on) and the figures this release is about to show afresh
+-- (release_guard_fresh, numbered by position). A version is one trajectory with one set of
+-- values (trajectory_ref, value_hash), wherever it was: a trajectory that moved to another team
+-- adds the same values to the consortium's figure before and after. Versions that lie in
+-- exactly the same figures form a class; returns each class as its figures and its
+-- trajectories, for warehouse/release.py ReleaseGuard.
+CREATE OR REPLACE TEMP TABLE release_guard_figures AS
+SELECT $fresh_count + row_number() OVER (ORDER BY p.seq, p.cell) - 1 AS figure, p.cell, p.seq
+FROM privacy.cell_publications AS p
+WHERE p.shown AND p.seq < $seq AND starts_with(p.cell, $prefix)
+UNION ALL
+SELECT f.position, f.cell, $seq FROM release_guard_fresh AS f;
+
+WITH versions AS (
+    SELECT DISTINCT f.figure, e.trajectory_ref, e.value_hash
+    FROM release_guard_figures AS f
+    JOIN release_cell_tokens AS e USING (cell)
+    WHERE e.first_seq <= f.seq AND coalesce(e.last_seq, $seq) >= f.seq
+),
+patterns AS (
+    SELECT trajectory_ref, value_hash, list(figure ORDER BY figure) AS figures
+    FROM versions
+    GROUP BY trajectory_ref, value_hash
+)
+SELECT figures, list(DISTINCT trajectory_ref ORDER BY trajectory_ref) AS trajectories,
+       (SELECT count(*) FROM release_guard_figures) AS figure_count
+FROM patterns
+GROUP BY figures
+ORDER BY figures;
