@@ -392,8 +392,8 @@ def _store_suppression_pattern(
     """Both tables' patterns into temp tables trajectory_suppression and score_suppression: the
     trajectory table on n_ended, the score table per measure on n_paired. `held`: the cells
     (release.cell_key) release protection holds, hidden from the start with reason 'release';
-    `guard` then holds more until no small change can be isolated by combining the changes of
-    the figures published afresh, closing the pattern again after each."""
+    `guard` then holds more until no combination of the figures this and every earlier release
+    showed rests on fewer than k trajectories, closing the pattern again after each."""
     held = held or set()
 
     def pattern(family: str, measure: tuple, counts: Mapping[Group, int]) -> dict[Group, str | None]:

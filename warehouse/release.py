@@ -19,6 +19,9 @@ keeps a suppression pattern stable over periods. This module follows the last, p
   secondary closure over every sum relation (marts.suppression_pattern) hides, by holding,
   what would otherwise give it away by subtraction, and the rest-of-consortium rows follow the
   organisation and consortium rows they are the difference of;
+- those rules see one figure or one relation at a time; ReleaseGuard then checks everything a
+  reader holds at once (every figure of every release, as sums over trajectory versions) and
+  holds more until no linear combination new in this release rests on fewer than k trajectories;
 - figures carry no more precision than a reader needs (means 2 decimals, shares 3).
 
 A figure therefore changes only when at least k of the trajectories behind it changed, and then
