@@ -184,12 +184,6 @@ def test_attacker_recovers_nothing_with_protection(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "issue 12 is open: on seeds 5, 6, 8 (of 4-12, also 9, 10, 12) the linear attack, solving every "
-    "relation of a release together, still recovers sets of fewer than k trajectories, within a "
-    "release and across releases, and the rest-of-consortium rows take part in relations the "
-    "closure does not list (consortium 'all' vs a rest year). The quick seeds recover nothing. "
-    "strict: when the protection is complete this test passes and the marker must go."))
 def test_attacker_recovers_nothing_with_protection_many_seeds(tmp_path: Path) -> None:
     failures = []
     for outcome in attacked_seeds(SLOW_SEEDS, tmp_path, True, keep=False):
