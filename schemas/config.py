@@ -32,6 +32,7 @@ SUPPRESSION_KEYS = ("k", "secondary", "round_counts_to")
 FRESHNESS_KEYS = ("days_after_month_end",)
 DASHBOARD_KEYS = ("show_organisation_names",)
 PUBLICATION_KEYS = ("release_protection",)
+VALIDATION_KEYS = ("reject_share",)
 # The sections consortium.toml may have; any other is a typo whose settings would silently default.
 CONSORTIUM_SECTIONS = ("providers", "interventions", "teams", "suppression", "validation", "freshness",
                        "dashboard", "publication", "column_mapping")
@@ -208,17 +209,10 @@ def _load_consortium(path: Path) -> dict:
         for what, value in (("code", code), ("display name", name)):
             if problem := text_problem(value):
                 raise ConfigError(path, line_of(code), f"{what} of intervention {code!r} {problem}")
-    suppression = data.get("suppression", {})
-    k = suppression.get("k", 10) if isinstance(suppression, dict) else None
+    suppression = _settings_table(data, "suppression", SUPPRESSION_KEYS, path, line_of)
+    k = suppression.get("k", 10)
     if not isinstance(k, int) or isinstance(k, bool) or k < 1:
         raise ConfigError(path, line_of("k"), "[suppression] k must be a whole number of at least 1")
-    for key in suppression:
-        if key not in SUPPRESSION_KEYS:
-            # a misspelt privacy setting must not silently fall back to its default
-            raise ConfigError(
-                path, line_of(key),
-                f"[suppression] has no setting {key!r} (known: {', '.join(SUPPRESSION_KEYS)})",
-            )
     secondary = suppression.get("secondary", True)
     if not isinstance(secondary, bool):
         raise ConfigError(path, line_of("secondary"), "[suppression] secondary must be true or false")
@@ -228,8 +222,8 @@ def _load_consortium(path: Path) -> dict:
             path, line_of("round_counts_to"),
             "[suppression] round_counts_to must be a whole number of at least 0 (0: no rounding)",
         )
-    validation = data.get("validation", {})
-    share = validation.get("reject_share", 0.10) if isinstance(validation, dict) else None
+    validation = _settings_table(data, "validation", VALIDATION_KEYS, path, line_of)
+    share = validation.get("reject_share", 0.10)
     if not isinstance(share, int | float) or isinstance(share, bool) or not 0 <= share <= 1:
         raise ConfigError(path, line_of("reject_share"), "[validation] reject_share must be a number from 0 to 1")
     freshness = _settings_table(data, "freshness", FRESHNESS_KEYS, path, line_of)

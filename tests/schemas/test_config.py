@@ -86,3 +86,24 @@ def test_a_misspelt_consortium_section_is_refused_naming_its_line(tmp_path: Path
     assert error.value.line == 7 and "unknown section [suppresion]" in error.value.problem
     path.write_text(base + "[suppression]\nk = 20\n", encoding="utf-8")
     assert _load_consortium(path)["k"] == 20
+
+
+@pytest.mark.parametrize(("section", "setting", "expected"), [
+    ("validation", "reject_shar = 0.5", "[validation] has no setting 'reject_shar'"),
+    ("suppression", "kk = 20", "[suppression] has no setting 'kk'"),
+    ("validation", None, "[validation] must be a table"),
+])
+def test_a_misspelt_setting_is_refused_naming_its_line(
+    tmp_path: Path, section: str, setting: str | None, expected: str
+) -> None:
+    """`reject_shar = 0.5` was ignored without a word: the share stayed 10 %."""
+    from schemas.config import ConfigError, _load_consortium
+
+    path = tmp_path / "consortium.toml"
+    base = '[providers]\np1 = "Een"\n\n[interventions]\nI1 = "X"\n\n'
+    # a top-level `validation = 3` (not a table) must come before the first table
+    text = base + f"[{section}]\n{setting}\n" if setting else f"{section} = 3\n" + base
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as error:
+        _load_consortium(path)
+    assert error.value.line == (8 if setting else 1) and expected in error.value.problem
