@@ -1,0 +1,125 @@
+"""An independent attack on release protection (issue 12 item 1; warehouse/release.py): small
+hand-made histories in which a reader who keeps every release derives a figure of fewer than k
+trajectories. Holes found on the current code are marked xfail(strict=True): each test asserts
+that the attack recovers NOTHING, so it fails while the hole is open and starts passing (and
+then must lose its mark) when it is closed. Holes probed that held are plain tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from schemas.config import InstrumentRegistry, parse_instrument_registry
+from tests.warehouse.staging import Staging, fetch
+from warehouse.marts import build_marts
+from warehouse.sql import execute
+
+REGISTRY_TEXT = (
+    "instrument,schaal,min,max,higher_is_worse,sd_ref,r,cutoff\n"
+    "CBCL,totaal,24,100,true,10,0.94,{cutoff}\n"
+)
+REGISTRY = parse_instrument_registry(REGISTRY_TEXT.format(cutoff=64))
+K = 5
+
+
+@pytest.fixture
+def registry() -> InstrumentRegistry:
+    return REGISTRY
+
+
+def release(wh: Staging, protect: bool | None = True, registry: InstrumentRegistry | None = None) -> None:
+    build_marts(wh.con, registry or wh.registry, K, secondary=True, reason_codes=True,
+                release_protection=protect)
+
+
+def score_rows(wh: Staging, table: str = "outcome_scores") -> dict[tuple, dict]:
+    return {(r["level"], r["organisation"], r["team"], r["intervention"], r["period"]): r
+            for r in fetch(wh.con, f"SELECT * FROM mart.{table}")}
+
+
+def indicator_rows(wh: Staging, table: str = "trajectory_indicators") -> dict[tuple, dict]:
+    return score_rows(wh, table)
+
+
+def published(row: dict) -> bool:
+    return not row["suppressed"]
+
+
+def total(row: dict, mean: str, count: str = "n_paired") -> float:
+    """What a reader reconstructs from a published row: count × rounded mean (or share)."""
+    return row[count] * row[mean]
+
+
+def differences(before: dict[tuple, dict], after: dict[tuple, dict], mean: str,
+                count: str = "n_paired") -> dict[tuple, tuple[int, float]]:
+    """Per row published in both releases with different figures: (change in n, change in
+    n × mean). Only rows whose n changed by fewer than K are listed: a change of n by one,
+    with the figure's sum known to the unit, is the figure of that one trajectory if every
+    other trajectory's contribution to THIS figure is unchanged."""
+    found = {}
+    for key, old in before.items():
+        new = after.get(key)
+        if new is None or not (published(old) and published(new)) or new["held"]:
+            continue
+        if old[count] is None or new[count] is None or old[mean] is None or new[mean] is None:
+            continue
+        change_n = new[count] - old[count]
+        # a mean rounded to 2 decimals (a share to 3) puts n × mean within n × half a unit of
+        # the sum; integer scores (0/1 flags) make the sum's change exact when that is < 0.5
+        unit = 0.005 if "pct" not in mean else 0.0005
+        if 0 < abs(change_n) < K and unit * (new[count] + old[count]) < 0.5:
+            found[key] = (change_n, round(total(new, mean, count) - total(old, mean, count)))
+    return found
+
+
+TEAM_A = ("team", "p1", "A", None, "all")
+
+
+def ten_and_a_neighbour(wh: Staging) -> None:
+    """Team A: ten clients (start 60..69); team B: twelve, so the organisation is not A alone."""
+    for i in range(10):
+        wh.pair(f"a{i}", 60 + i, 50 + i, team="A", month="2025-05")
+    for i in range(12):
+        wh.pair(f"b{i}", 70, 55 + i % 3, team="B", month="2025-05")
+
+
+# --- hole 1: a version is one opaque unknown, but its figures are separate sums -----------------
+#
+# The guard (ReleaseGuard, select_release_changes.sql) treats a trajectory version
+# (trajectory_ref, value_hash over x_start, x_end, flags) as ONE unknown: a corrected end score
+# makes a "changed" trajectory, so k−1 end-score corrections plus one new client count as k
+# changes and the team's figures are published afresh. But mean_start is a sum of x_start
+# alone, which the corrections did not touch: n₂·mean_start₂ − n₁·mean_start₁ is the new
+# client's start score, at every level the client is in.
+
+
+def corrections_of_the_end_score_and_one_new_client(wh: Staging) -> None:
+    for i in range(K - 1):  # a late or corrected end measurement: x_end changes, x_start not
+        execute(wh.con, "UPDATE staging.measurements SET score = score + 7 "
+                        "WHERE trajectory_id = ? AND meetmoment = 'eind'", [f"a{i}"])
+    wh.pair("a-new", 77, 52, team="A", month="2025-06")
+
+
+def recovered_start_scores(wh: Staging, protect: bool) -> dict[tuple, float]:
+    ten_and_a_neighbour(wh)
+    release(wh, protect)
+    before = score_rows(wh)
+    corrections_of_the_end_score_and_one_new_client(wh)
+    release(wh, protect)
+    after = score_rows(wh)
+    return {key: change for key, (n, change) in differences(before, after, "mean_start").items()
+            if n == 1}
+
+
+def test_control_unprotected_start_score_of_the_new_client_is_recovered(wh: Staging) -> None:
+    recovered = recovered_start_scores(wh, protect=False)
+    assert recovered[TEAM_A] == 77
+
+
+@pytest.mark.xfail(strict=True, reason="hole: k-1 end-score corrections + 1 new client are k "
+                   "'changed versions', but the start scores of the corrected did not change: "
+                   "n*mean_start difference = the new client's start score (77) at team, "
+                   "organisation, consortium, intervention levels")
+def test_end_score_corrections_do_not_hide_the_new_clients_start_score(wh: Staging) -> None:
+    recovered = recovered_start_scores(wh, protect=True)
+    leaks = {key: value for key, value in recovered.items() if value == 77}
+    assert not leaks, f"start score of one client recovered (truth 77): {leaks}"
