@@ -335,7 +335,8 @@ def suppression_pattern(
                 hidden = sum(reasons[cell] is not None for cell in (parent, *kids))
                 if hidden != 1 and not too_small_a_total(parent, kids):
                     continue
-                candidate = smallest_shown(kids) or (parent if reasons[parent] is None else None)
+                candidate = smallest_shown(kids) or (
+                    parent if reasons[parent] is None and parent not in known else None)
                 if candidate is None:  # nothing left to hide here that would protect anything
                     continue
                 reasons[candidate] = SECONDARY
@@ -353,7 +354,12 @@ def suppression_pattern(
             or smallest_shown(cell for cells in relation_cells
                               if any(reasons[c] for c in cells) for cell in cells)
         )
-        if chosen is None:  # cannot happen (see above); never loop forever on a surprise
+        if chosen is None:
+            if known:
+                # every shown cell beside a hidden one is public already (release protection):
+                # what those pin down was given by earlier releases, hiding them protects nothing
+                return reasons
+            # cannot happen without release protection (see above); never loop on a surprise
             raise RuntimeError("secondary suppression found no cell left to suppress")
         reasons[chosen] = SECONDARY
 

@@ -148,7 +148,7 @@ class ReleaseGuard:
         # cells whose current set an earlier release showed: their figures are public already
         self.known = {row[0] for row in execute(con, "SELECT cell FROM release_known")}
         self.change_since_shown = dict(execute(con, "SELECT cell, changed FROM release_change_since_shown"))
-        self._figures: dict[tuple, _Figures] = {}
+        self._figures: dict[tuple, list[_Figures]] = {}
 
     def leaking(self, family: str, measure: tuple, fresh: list[tuple]) -> tuple | None:
         """The fresh group to hold next, or None when showing every fresh group makes no figure
@@ -157,24 +157,51 @@ class ReleaseGuard:
         cells = {group: cell for group, cell in cells.items() if cell not in self.known}
         if not cells:
             return None
-        figures = self._figures.get((family, measure))
-        if figures is None or not set(cells) <= set(figures.fresh):
-            figures = self._load(family, measure, cells)
-            self._figures[(family, measure)] = figures
-        chosen = figures.rows_to_hold(list(cells), self.k)
-        return chosen
+        partitions = self._figures.get((family, measure))
+        if partitions is None or not set(cells) <= set(partitions[0].fresh):
+            partitions = self._load(family, measure, cells)
+            self._figures[(family, measure)] = partitions
+        for figures in partitions:
+            chosen = figures.rows_to_hold(list(cells), self.k)
+            if chosen is not None:
+                return chosen
+        return None
 
-    def _load(self, family: str, measure: tuple, cells: dict[tuple, str]) -> _Figures:
+    def _load(self, family: str, measure: tuple, cells: dict[tuple, str]) -> list[_Figures]:
+        """One set of figures per way the figure components tell a trajectory's versions apart
+        (usually one: without corrections every component sees the same versions)."""
         groups = list(cells)
+        instrument, schaal, informant = measure
+        same_as: dict[int, dict[tuple[str, str], str]] = {}
+        for component, trajectory_ref, value_hash, first in run_sql(
+            self.con, "select_release_guard_partitions",
+            {"family": family, "instrument": instrument, "schaal": schaal, "informant": informant,
+             "components": COMPONENTS[family]},
+        ):
+            same_as.setdefault(component, {})[(trajectory_ref, value_hash)] = first
+        partitions = list({tuple(sorted(m.items())): m for m in same_as.values()}.values()) or [{}]
         execute(self.con, "CREATE OR REPLACE TEMP TABLE release_guard_fresh (position INTEGER, cell VARCHAR)")
         execute(self.con, "INSERT INTO release_guard_fresh SELECT unnest(?), unnest(?)",
                 [list(range(len(groups))), [cells[g] for g in groups]])
         prefix = cell_key(family, measure, ()) + SEPARATOR
-        classes = run_sql(self.con, "select_release_guard_classes",
-                          {"seq": self.seq, "prefix": prefix, "fresh_count": len(groups)})
-        for temp in ("release_guard_fresh", "release_guard_figures"):
-            execute(self.con, f"DROP TABLE {temp}")
-        return _Figures.from_classes(classes, groups)
+        loaded = []
+        for mapping in partitions:
+            execute(self.con, "CREATE OR REPLACE TEMP TABLE release_guard_same_as "
+                              "(trajectory_ref VARCHAR, value_hash VARCHAR, same_as VARCHAR)")
+            if mapping:
+                keys = list(mapping)
+                execute(self.con, "INSERT INTO release_guard_same_as SELECT unnest(?), unnest(?), unnest(?)",
+                        [[r for r, _ in keys], [v for _, v in keys], [mapping[key] for key in keys]])
+            classes = run_sql(self.con, "select_release_guard_classes",
+                              {"seq": self.seq, "prefix": prefix, "fresh_count": len(groups)})
+            loaded.append(_Figures.from_classes(classes, groups))
+        for temp in ("release_guard_fresh", "release_guard_figures", "release_guard_same_as"):
+            execute(self.con, f"DROP TABLE IF EXISTS {temp}")
+        return loaded
+
+
+# figure components per table, as build_release_tokens.sql hashes them (component_hashes)
+COMPONENTS = {"trajectories": 5, "scores": 10}
 
 
 @dataclass

@@ -4,8 +4,9 @@ which values per table. The tests record it from what they delivered (the scenar
 of the deliveries in force), never from the marts.
 
 A claim is judged by recomputing, from the truth, the figures of the trajectories it speaks of:
-`after` minus `before`, per component. It is a recovery when those trajectories that differ
-between the two sides (in one and not the other, or with other values) number 1 … k−1, they
+`after` minus `before`, per component. It is a recovery when, for some figure it states, the
+trajectories whose contribution to that figure differs between the two sides (in one and not
+the other, or with another value of that component) number 1 … k−1, they
 are all on one side or changed values of the same trajectories (not "group A minus group B",
 which is no figure of either group and is counted apart as mixed), and every figure the reader
 stated is exactly right."""
@@ -175,11 +176,16 @@ class Truth:
         return self._members[key]
 
     def judge(self, claim: Claim, universe: Universe, k: int) -> Verdict:
+        """Per stated figure: the trajectories whose contribution to THAT figure differs between
+        the two sides (on one side only, or another value of that component). A trajectory whose
+        end score was corrected adds the same start score to both sides, so a difference of sums
+        of start scores is about the others alone (found by the independent attacker,
+        test_release_attack_independent.py)."""
         after, after_sums = self.members(claim.table, claim.after, universe)
         before, before_sums = self.members(claim.table, claim.before, universe)
-        after_ids = {tid for tid, _ in after}
-        before_ids = {tid for tid, _ in before}
-        support = len({tid for tid, _ in after ^ before})
+        after_values, before_values = dict(after), dict(before)
+        after_ids, before_ids = set(after_values), set(before_values)
+        one_side = after_ids ^ before_ids
         # trajectories on one side only, on both sides: the sum over group A minus the sum over
         # another group B is no figure of either group (the linear attack finds either group
         # alone when its figures follow from what is shown)
@@ -189,11 +195,18 @@ class Truth:
         truth = tuple((name, after_sums[position[name]] - before_sums[position[name]])
                       for name, _ in claim.figures)
         exact = all(value == true for (_, value), (_, true) in zip(claim.figures, truth, strict=True))
+        supports = [
+            len(one_side | {tid for tid in after_ids & before_ids
+                            if after_values[tid][position[name]] != before_values[tid][position[name]]})
+            for name, _ in claim.figures
+        ]
+        small = [support for support in supports if 0 < support < k]
+        support = min(small) if small else max(supports, default=0)
         if not exact:
             outcome = WRONG
         elif mixed:
             outcome = MIXED
-        elif 0 < support < k:
+        elif small:
             outcome = RECOVERED
         else:
             outcome = NOT_SMALL

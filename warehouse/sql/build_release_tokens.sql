@@ -7,7 +7,13 @@ SELECT DISTINCT
     md5(t.trajectory_id) AS trajectory_ref,
     md5(concat_ws('|', coalesce(t.reden_einde::VARCHAR, '-'), coalesce(t.doelrealisatie::VARCHAR, '-'),
                   coalesce(t.tevredenheid::VARCHAR, '-'))) AS value_hash,
-    t.provider, t.team, t.interventie AS intervention, strftime(t.end_month, '%Y') AS year
+    t.provider, t.team, t.interventie AS intervention, strftime(t.end_month, '%Y') AS year,
+    -- each component as build_trajectory_groups.sql counts or sums it
+    [md5(coalesce(t.reden_einde = 1, false)::VARCHAR),
+     md5(coalesce(t.reden_einde IS DISTINCT FROM 5, false)::VARCHAR),
+     md5(coalesce(t.doelrealisatie IN (1, 2), false)::VARCHAR),
+     md5((t.doelrealisatie IS NOT NULL)::VARCHAR),
+     md5(coalesce(t.tevredenheid::VARCHAR, '-'))] AS component_hashes
 FROM core.trajectories AS t
 WHERE t.end_month IS NOT NULL
 UNION ALL
@@ -16,7 +22,16 @@ SELECT DISTINCT
     md5(p.trajectory_id),
     md5(concat_ws('|', p.x_start::VARCHAR, p.x_end::VARCHAR, (p.rci > 1.96)::VARCHAR,
                   (p.rci < -1.96)::VARCHAR, p.clinical_start::VARCHAR, p.non_clinical_end::VARCHAR)),
-    t.provider, t.team, t.interventie, strftime(t.end_month, '%Y')
+    t.provider, t.team, t.interventie, strftime(t.end_month, '%Y'),
+    -- each component as build_score_groups.sql sums or counts it (squares: the sds)
+    [md5(coalesce(p.x_start::VARCHAR, '-')), md5(coalesce(p.x_end::VARCHAR, '-')),
+     md5(coalesce(p.improvement::VARCHAR, '-')),
+     md5(coalesce((p.improvement * p.improvement)::VARCHAR, '-')),
+     md5(coalesce((p.x_start * p.x_start)::VARCHAR, '-')),
+     md5(coalesce(p.rci > 1.96, false)::VARCHAR), md5(coalesce(p.rci < -1.96, false)::VARCHAR),
+     md5(coalesce(p.rci BETWEEN -1.96 AND 1.96, false)::VARCHAR),
+     md5(coalesce(p.clinical_start, false)::VARCHAR),
+     md5(coalesce(p.clinical_start AND p.non_clinical_end AND p.rci > 1.96, false)::VARCHAR)]
 FROM paired_scores AS p
 JOIN core.trajectories AS t USING (provider, trajectory_id);
 
@@ -29,7 +44,17 @@ WHERE r.last_seq IS NULL AND NOT EXISTS (
       AND n.provider = r.provider AND n.team IS NOT DISTINCT FROM r.team
       AND n.intervention IS NOT DISTINCT FROM r.intervention AND n.year = r.year);
 
-INSERT INTO privacy.release_tokens
+-- versions recorded before component hashes existed get them while they are current
+UPDATE privacy.release_tokens AS r SET component_hashes = n.component_hashes
+FROM release_tokens_now AS n
+WHERE r.component_hashes IS NULL AND r.last_seq IS NULL
+  AND n.family = r.family AND n.instrument IS NOT DISTINCT FROM r.instrument
+  AND n.schaal IS NOT DISTINCT FROM r.schaal AND n.informant IS NOT DISTINCT FROM r.informant
+  AND n.trajectory_ref = r.trajectory_ref AND n.value_hash = r.value_hash
+  AND n.provider = r.provider AND n.team IS NOT DISTINCT FROM r.team
+  AND n.intervention IS NOT DISTINCT FROM r.intervention AND n.year = r.year;
+
+INSERT INTO privacy.release_tokens BY NAME
 SELECT n.*, $seq AS first_seq, NULL AS last_seq
 FROM release_tokens_now AS n
 WHERE NOT EXISTS (

@@ -242,7 +242,9 @@ CREATE TABLE IF NOT EXISTS privacy.releases (
 -- year), per table the figures come from ('trajectories', or 'scores' per measure), with the
 -- releases it was part of. trajectory_ref is md5 of the trajectory pseudonym (re-derived at
 -- rotation, replaced by a random reference at erasure); value_hash is md5 of the values the
--- figures use, so a correction is a new version.
+-- figures use, so a correction is a new version; component_hashes has one md5 per figure
+-- component (a start score, a flag, ...), so that a version that changed its end score is known
+-- to add the same start score as before (warehouse/release.py).
 CREATE TABLE IF NOT EXISTS privacy.release_tokens (
     family          VARCHAR NOT NULL,
     instrument      VARCHAR,
@@ -257,6 +259,7 @@ CREATE TABLE IF NOT EXISTS privacy.release_tokens (
     first_seq       INTEGER NOT NULL,
     last_seq        INTEGER            -- null while current
 );
+ALTER TABLE privacy.release_tokens ADD COLUMN IF NOT EXISTS component_hashes VARCHAR[];
 -- Every cell of every release: its size, and whether that release showed its figures (its
 -- members follow from release_tokens). A cell hidden to protect another may still be pinned
 -- down in part (a hidden year = 'all' minus the other years), so its later sets are compared
