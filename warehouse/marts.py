@@ -414,7 +414,8 @@ def _store_suppression_pattern(
             )
             if guard is None:
                 return reasons
-            more = guard.leaking(family, measure, [g for g, reason in reasons.items() if reason is None])
+            more = guard.leaking(family, measure, [g for g, reason in reasons.items() if reason is None],
+                                 candidates=[g for g, count in counts.items() if count >= k])
             if more is None:
                 return reasons
             preset[more] = RELEASE

@@ -32,6 +32,7 @@ against what was published meanwhile."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import duckdb
@@ -123,7 +124,10 @@ class ReleaseGuard:
     and everything the reader can compute is a linear combination of the figures, i.e. a
     vector in their row space over the classes. The release may show its fresh figures only
     if that row space gains no vector resting on fewer than k trajectories (distinct
-    trajectories: a corrected score's old and new version are one). Such a vector can only
+    trajectories: a corrected score's old and new version are one). This is judged per figure
+    component (a count, a sum of start scores, a flag): a trajectory whose end score was
+    corrected adds the same start score before and after, so for the start scores its two
+    versions are one variable, and a new client beside k−1 such corrections is found. Such a vector can only
     rest on classes of fewer than k trajectories, and it lies in the row space exactly when
     every vector of the null space gives it 0; so the search runs in the kernel of the null
     space restricted to the small classes: each small class alone, each pair, and echelon
@@ -150,16 +154,21 @@ class ReleaseGuard:
         self.change_since_shown = dict(execute(con, "SELECT cell, changed FROM release_change_since_shown"))
         self._figures: dict[tuple, list[_Figures]] = {}
 
-    def leaking(self, family: str, measure: tuple, fresh: list[tuple]) -> tuple | None:
+    def leaking(self, family: str, measure: tuple, fresh: list[tuple],
+                candidates: Iterable[tuple] = ()) -> tuple | None:
         """The fresh group to hold next, or None when showing every fresh group makes no figure
-        of fewer than k trajectories follow from everything published."""
+        of fewer than k trajectories follow from everything published. `candidates`: every
+        group that a later pattern of this table and measure might show (loaded once; a pattern
+        closed again after a hold may show a group it hid before)."""
         cells = {group: cell_key(family, measure, group) for group in fresh}
         cells = {group: cell for group, cell in cells.items() if cell not in self.known}
         if not cells:
             return None
         partitions = self._figures.get((family, measure))
         if partitions is None or not set(cells) <= set(partitions[0].fresh):
-            partitions = self._load(family, measure, cells)
+            everything = {group: cell_key(family, measure, group) for group in candidates}
+            everything = {g: c for g, c in everything.items() if c not in self.known} | cells
+            partitions = self._load(family, measure, everything)
             self._figures[(family, measure)] = partitions
         for figures in partitions:
             chosen = figures.rows_to_hold(list(cells), self.k)
@@ -206,10 +215,14 @@ COMPONENTS = {"trajectories": 5, "scores": 10}
 
 @dataclass
 class _Figures:
-    """One table and measure: which classes of trajectory versions every figure rests on
-    (rows: this release's fresh figures, then the figures earlier releases showed)."""
+    """One table and measure: which classes of trajectory versions every figure rests on. The
+    figures earlier releases showed enter only as an orthonormal basis of their span (what a
+    reader can compute from them), computed once per build: their number grows with every
+    release, the span's dimension not beyond the number of classes."""
 
-    incidence: np.ndarray  # figures x classes, 0/1
+    fresh_incidence: np.ndarray  # fresh figures x classes, 0/1
+    old_basis: np.ndarray  # orthonormal rows spanning the earlier figures, x classes
+    old_signature: np.ndarray  # per class, an id of its column among the earlier figures
     members: list[np.ndarray]  # per class, its trajectories (as indices)
     fresh: dict[tuple, int]  # fresh group -> its figure's row
 
@@ -223,33 +236,40 @@ class _Figures:
             incidence[figures, column] = 1.0
             members.append(np.array([trajectory_index.setdefault(t, len(trajectory_index))
                                      for t in trajectories], dtype=int))
-        return cls(incidence, members, {group: row for row, group in enumerate(groups)})
+        old = np.unique(incidence[len(groups):], axis=0) if figure_count > len(groups) else incidence[:0]
+        _, old_signature = np.unique(old.T, axis=0, return_inverse=True) if old.shape[0] else (
+            None, np.zeros(len(classes), dtype=int))
+        return cls(incidence[: len(groups)], _orthonormal_row_space(old),
+                   np.asarray(old_signature).ravel(), members,
+                   {group: row for row, group in enumerate(groups)})
 
     def rows_to_hold(self, shown_groups: list[tuple], k: int) -> tuple | None:
         """The fresh group to hold so that the new combination found disappears."""
         fresh_rows = np.array([self.fresh[group] for group in shown_groups], dtype=int)
-        old_rows = np.arange(len(self.fresh), self.incidence.shape[0])
-        selected = np.concatenate([old_rows, fresh_rows])
-        matrix = self.incidence[selected]
-        used = np.flatnonzero(matrix.any(axis=0))
+        fresh = np.unique(self.fresh_incidence[fresh_rows], axis=0)  # the same set twice says it once
+        used = np.flatnonzero(fresh.any(axis=0) | (np.abs(self.old_basis) > 1e-12).any(axis=0))
         if not used.size:
             return None
-        # classes that the figures still shown treat alike merge
-        merged, class_of = np.unique(matrix[:, used].T, axis=0, return_inverse=True)
+        # classes that every figure still shown treats alike merge (exactly: by their columns
+        # among the fresh figures and their signature among the earlier ones)
+        keys = np.column_stack([self.old_signature[used], fresh[:, used].T])
+        _, first, class_of = np.unique(keys, axis=0, return_index=True, return_inverse=True)
         class_of = class_of.ravel()
+        representative = used[first]
         members = [np.unique(np.concatenate([self.members[used[i]] for i in np.flatnonzero(class_of == c)]))
-                   for c in range(merged.shape[0])]
-        class_matrix = merged.T
-        is_old = np.arange(len(selected)) < old_rows.size
+                   for c in range(first.size)]
+        old_part = self.old_basis[:, representative]
+        # in merged coordinates the earlier figures' rows are the basis's columns, one per class
+        class_matrix = np.vstack([old_part, fresh[:, representative]])
+        is_old = np.arange(class_matrix.shape[0]) < old_part.shape[0]
         found = small_new_combination(class_matrix, is_old, members, k)
         if found is None:
             return None
-        sizes = class_matrix @ np.array([m.size for m in members], dtype=float)
-        fresh_positions = np.flatnonzero(~is_old)
-        touching = [i for i in fresh_positions if class_matrix[i, found].any()] or list(fresh_positions)
-        chosen = min(touching, key=lambda i: (sizes[i], i))
-        group_of_row = {row: group for group, row in self.fresh.items()}
-        return group_of_row[int(selected[chosen])]
+        sizes = {tuple(row): float(row @ np.array([m.size for m in members])) for row in fresh[:, representative]}
+        candidates = [(group, self.fresh_incidence[self.fresh[group]][representative]) for group in shown_groups]
+        touching = [(group, row) for group, row in candidates if row[found].any()] or candidates
+        chosen, _ = min(touching, key=lambda item: (sizes[tuple(item[1])], shown_groups.index(item[0])))
+        return chosen
 
 
 _TOLERANCE = 1e-8
@@ -265,10 +285,11 @@ def _orthonormal_row_space(matrix: np.ndarray) -> np.ndarray:
 
 def _null_space(matrix: np.ndarray) -> np.ndarray:
     """Rows spanning {x : matrix @ x = 0}."""
-    columns = matrix.shape[1]
-    if not matrix.shape[0]:
+    rows, columns = matrix.shape
+    if not rows:
         return np.eye(columns)
-    _, singular, vt = np.linalg.svd(matrix, full_matrices=True)
+    # the whole of V is needed; U only as wide as the matrix is tall
+    _, singular, vt = np.linalg.svd(matrix, full_matrices=rows < columns)
     tolerance = (singular.max() if singular.size else 0.0) * max(matrix.shape) * np.finfo(float).eps
     return vt[int((singular > max(tolerance, _TOLERANCE)).sum()):]
 
