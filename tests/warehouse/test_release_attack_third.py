@@ -5,6 +5,7 @@ recovered value against the truth; the others are probes that held and keep it s
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from pseudonymise.keys import KeyRing, new_key
@@ -21,6 +22,7 @@ from tests.warehouse.test_release_attack_independent import (
 )
 from warehouse.privacy import rekey_warehouse
 from warehouse.pseudonym_keys import ensure_key_ring_covers_warehouse
+from warehouse.release import small_new_combination
 from warehouse.sql import execute
 
 
@@ -108,3 +110,48 @@ def test_rotation_does_not_make_returning_trajectories_count_twice(wh: Staging) 
     end = one_client(first, third, "mean_end")
     leaks = {key: (start[key], end.get(key)) for key in start if (start[key], end.get(key)) == (77, 52)}
     assert not leaks, f"one client's start and end score recovered (truth 77, 52): {leaks}"
+
+
+# --- the algebra: a difference of two figures that the echelon search misses -----------------
+#
+# small_new_combination looks for a combination of small support among single classes, pairs,
+# and the rows of echelon forms under 24 column orders. A vector of small support is an echelon
+# row only when exactly one of its classes is a pivot; with many small classes and a row space
+# of high dimension, its classes are nearly always all pivots. Below: 40 classes of one
+# trajectory each, 37 independent 0/1 figures (as the figures of many cells over many releases
+# are), two of which differ by exactly three classes: figure B minus figure A is the sum of three
+# trajectories (k = 4). Brute force (the difference of two rows) finds it; the search does not.
+
+
+def two_figures_three_apart(classes: int, seed: int) -> tuple[np.ndarray, int]:
+    rng = np.random.default_rng(seed)
+    a = classes // 2
+    figures = (rng.random((classes - 4, classes)) < 0.5).astype(float)
+    figures[0, a:a + 3] = 0  # figure A
+    figure_b = figures[0].copy()
+    figure_b[a:a + 3] = 1  # figure B = figure A and three trajectories more
+    figures = np.vstack([figures, figure_b])
+    return figures, a
+
+
+def test_brute_force_confirms_the_three_trajectory_difference() -> None:
+    figures, a = two_figures_three_apart(40, seed=0)
+    difference = figures[-1] - figures[0]
+    assert set(np.flatnonzero(difference)) == {a, a + 1, a + 2}  # 3 trajectories < k = 4
+    assert np.linalg.matrix_rank(figures) == figures.shape[0]  # every figure adds information
+
+
+def test_control_the_search_finds_it_among_few_classes() -> None:
+    figures, _ = two_figures_three_apart(20, seed=0)
+    members = [np.array([i]) for i in range(figures.shape[1])]
+    assert small_new_combination(figures, np.zeros(figures.shape[0], bool), members, 4) is not None
+
+
+@pytest.mark.xfail(strict=True, reason="hole: small_new_combination returns None for 40 classes "
+                   "although figure B minus figure A rests on 3 trajectories (k = 4): the echelon "
+                   "search under 24 orders misses a 3-class vector whose classes are all pivots")
+def test_the_search_finds_a_difference_of_two_figures_among_many_classes() -> None:
+    figures, a = two_figures_three_apart(40, seed=0)
+    members = [np.array([i]) for i in range(figures.shape[1])]
+    found = small_new_combination(figures, np.zeros(figures.shape[0], bool), members, 4)
+    assert found is not None, f"missed: figure B − figure A = classes {a}, {a + 1}, {a + 2} (3 trajectories)"
