@@ -10,12 +10,14 @@ import pytest
 
 from pseudonymise.keys import KeyRing, new_key
 from pseudonymise.pseudonyms import Pseudonymiser
-from schemas.config import InstrumentRegistry
-from tests.warehouse.staging import Staging
+from schemas.config import InstrumentRegistry, parse_instrument_registry
+from tests.warehouse.staging import Staging, fetch
 from tests.warehouse.test_release_attack_independent import (
     REGISTRY,
     TEAM_A,
+    K,
     differences,
+    indicator_rows,
     release,
     score_rows,
     ten_and_a_neighbour,
@@ -155,3 +157,91 @@ def test_the_search_finds_a_difference_of_two_figures_among_many_classes() -> No
     members = [np.array([i]) for i in range(figures.shape[1])]
     found = small_new_combination(figures, np.zeros(figures.shape[0], bool), members, 4)
     assert found is not None, f"missed: figure B − figure A = classes {a}, {a + 1}, {a + 2} (3 trajectories)"
+
+
+# --- probes that held ---------------------------------------------------------------------------
+
+
+def assert_no_one_client(before: dict, after: dict, truth: tuple[float, float]) -> None:
+    start = one_client(before, after, "mean_start")
+    end = one_client(before, after, "mean_end")
+    leaks = {key: (start[key], end.get(key)) for key in start if (start[key], end.get(key)) == truth}
+    assert not leaks, f"one client's start and end score recovered (truth {truth}): {leaks}"
+
+
+def test_an_end_year_corrected_into_2024_beside_one_new_client_gives_nothing(wh: Staging) -> None:
+    ten_and_a_neighbour(wh)
+    release(wh)
+    before = score_rows(wh)
+    execute(wh.con, "UPDATE staging.trajectories SET end_month = DATE '2024-12-01' "
+                    "WHERE trajectory_id IN ('a0', 'a1', 'a2', 'a3')")
+    wh.pair("new", 77, 52, team="A", month="2025-06")
+    release(wh)
+    assert_no_one_client(before, score_rows(wh), (77, 52))
+
+
+def test_a_team_renamed_beside_one_new_client_gives_nothing(wh: Staging) -> None:
+    """Every trajectory of team A moves to a new team code at once; one new client joins it."""
+    ten_and_a_neighbour(wh)
+    release(wh)
+    before = score_rows(wh)
+    execute(wh.con, "UPDATE staging.trajectories SET team = 'A2' WHERE team = 'A'")
+    wh.pair("new", 77, 52, team="A2", month="2025-06")
+    release(wh)
+    after = score_rows(wh)
+    renamed = after.get(("team", "p1", "A2", None, "all"))
+    if renamed is not None and not renamed["suppressed"]:  # A2 (11) against A (10) of before
+        old = before[TEAM_A]
+        recovered = (round(renamed["n_paired"] * renamed["mean_start"] - old["n_paired"] * old["mean_start"]),
+                     round(renamed["n_paired"] * renamed["mean_end"] - old["n_paired"] * old["mean_end"]))
+        assert renamed["n_paired"] - old["n_paired"] != 1 or recovered != (77, 52), recovered
+    assert_no_one_client(before, after, (77, 52))
+
+
+TRF = ("TRF", "totaal", "leerkracht")
+
+
+def cbcl_rows(wh: Staging) -> dict[tuple, dict]:
+    return {(r["level"], r["organisation"], r["team"], r["intervention"], r["period"]): r
+            for r in fetch(wh.con, "SELECT * FROM mart.outcome_scores WHERE instrument = 'CBCL'")}
+
+
+def test_a_corrected_second_measure_does_not_hide_a_new_client_on_the_first(wh: Staging) -> None:
+    """Team A has CBCL and TRF; k−1 TRF corrections and one new client with CBCL only."""
+    both = parse_instrument_registry(
+        "instrument,schaal,min,max,higher_is_worse,sd_ref,r,cutoff\n"
+        "CBCL,totaal,24,100,true,10,0.94,64\nTRF,totaal,24,100,true,10,0.94,64\n")
+    ten_and_a_neighbour(wh)
+    for i in range(10):
+        wh.scores(f"a{i}", 60, 50, measure=TRF, month="2025-05")
+    release(wh, registry=both)
+    before = cbcl_rows(wh)
+    for i in range(K - 1):
+        execute(wh.con, "UPDATE staging.measurements SET score = score + 3 "
+                        "WHERE trajectory_id = ? AND instrument = 'TRF' AND meetmoment = 'eind'", [f"a{i}"])
+    wh.pair("new", 77, 52, team="A", month="2025-06")
+    release(wh, registry=both)
+    assert_no_one_client(before, cbcl_rows(wh), (77, 52))
+
+
+def test_a_late_satisfaction_answer_beside_goal_corrections_is_not_published(wh: Staging) -> None:
+    """a0 never answered; its answer (3) arrives later, beside k−1 corrections of goals: the
+    satisfaction of the ten changed in one trajectory only."""
+    for i in range(10):
+        wh.trajectory(f"a{i}", einddatum="2025-05-15", month="2025-05", team="A", doelrealisatie=1,
+                      tevredenheid=None if i == 0 else 7)
+    for i in range(12):
+        wh.trajectory(f"b{i}", einddatum="2025-05-15", month="2025-05", team="B", doelrealisatie=1,
+                      tevredenheid=8)
+    release(wh)
+    before = indicator_rows(wh)
+    execute(wh.con, "UPDATE staging.trajectories SET tevredenheid = 3 WHERE trajectory_id = 'a0'")
+    for i in range(1, K):
+        execute(wh.con, "UPDATE staging.trajectories SET doelrealisatie = 4 WHERE trajectory_id = ?", [f"a{i}"])
+    release(wh)
+    after = indicator_rows(wh)
+    for key, row in after.items():
+        old = before.get(key)
+        if old is None or row["suppressed"] or row["held"] or old["suppressed"]:
+            continue
+        assert row["mean_satisfaction"] == old["mean_satisfaction"], (key, "satisfaction republished")
