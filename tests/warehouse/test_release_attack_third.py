@@ -245,3 +245,61 @@ def test_a_late_satisfaction_answer_beside_goal_corrections_is_not_published(wh:
         if old is None or row["suppressed"] or row["held"] or old["suppressed"]:
             continue
         assert row["mean_satisfaction"] == old["mean_satisfaction"], (key, "satisfaction republished")
+
+
+def provider_rows(wh: Staging) -> dict[str, dict[tuple, dict]]:
+    return {t: score_rows(wh, t) for t in ("outcome_scores", "outcome_scores_rest")}
+
+
+def recovered_through_a_provider_swap(wh: Staging, protect: bool) -> list[tuple]:
+    """p3 (10) leaves and p4 (10) joins in the month p2 gains one client (77, 52): the consortium
+    moves by 1 net and the rest of p1 by 21, but consortium(after) − consortium(before) − p4 + p3
+    is the new client, and so is rest-of-p1(after) − p4 − p2(before). Returns the combinations,
+    of rows fresh in the second release, that give the new client's start score."""
+    ten_and_a_neighbour(wh)
+    for i in range(12):
+        wh.pair(f"c{i}", 66, 50 + i % 4, team="C", provider="p2", month="2025-05")
+    for i in range(10):
+        wh.pair(f"d{i}", 62, 49 + i % 5, team="D", provider="p3", month="2025-05")
+    release(wh, protect)
+    before = provider_rows(wh)
+    for table in ("staging.trajectories", "staging.measurements", "staging.deliveries"):
+        execute(wh.con, f"DELETE FROM {table} WHERE provider = 'p3'")
+    for i in range(10):
+        wh.pair(f"e{i}", 64, 51 + i % 3, team="E", provider="p4", month="2025-06")
+    wh.pair("new", 77, 52, team="C", provider="p2", month="2025-06")
+    release(wh, protect)
+    after = provider_rows(wh)
+
+    def total(rows: dict, key: tuple) -> float | None:
+        row = rows.get(key)
+        if row is None or row["suppressed"]:
+            return None
+        return row["n_paired"] * row["mean_start"]
+
+    scores, rest = ("outcome_scores", "outcome_scores_rest")
+    org = lambda p: ("organisation", p, None, None, "all")  # noqa: E731
+    consortium = ("consortium", None, None, None, "all")
+    found = []
+    for name, plus, minus in (
+        ("consortium", [(after, scores, consortium), (before, scores, org("p3"))],
+         [(before, scores, consortium), (after, scores, org("p4"))]),
+        ("rest of p1", [(after, rest, ("rest_of_consortium", "p1", None, None, "all"))],
+         [(after, scores, org("p4")), (before, scores, org("p2"))]),
+    ):
+        parts = [total(r[t], key) for r, t, key in plus + minus]
+        fresh = all(not after[t][key]["held"] for r, t, key in plus + minus if r is after and key in after[t])
+        if None not in parts and fresh:
+            value = sum(parts[: len(plus)]) - sum(parts[len(plus):])
+            if round(value) == 77 and abs(value - 77) < 0.5:
+                found.append((name, value))
+    return found
+
+
+def test_control_without_protection_a_provider_swap_gives_the_new_client(wh: Staging) -> None:
+    assert recovered_through_a_provider_swap(wh, protect=False)
+
+
+def test_a_provider_leaving_and_another_joining_do_not_give_a_new_client(wh: Staging) -> None:
+    found = recovered_through_a_provider_swap(wh, protect=True)
+    assert not found, f"the new client's start score recovered (truth 77): {found}"
