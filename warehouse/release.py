@@ -203,7 +203,7 @@ class ReleaseGuard:
                         [[r for r, _ in keys], [v for _, v in keys], [mapping[key] for key in keys]])
             classes = run_sql(self.con, "select_release_guard_classes",
                               {"seq": self.seq, "prefix": prefix, "fresh_count": len(groups)})
-            loaded.append(_Figures.from_classes(classes, groups))
+            loaded.append(_Figures.from_classes(classes, groups, self.k))
         for temp in ("release_guard_fresh", "release_guard_figures", "release_guard_same_as"):
             execute(self.con, f"DROP TABLE IF EXISTS {temp}")
         return loaded
@@ -224,28 +224,39 @@ class _Figures:
     old_basis: np.ndarray  # orthonormal rows spanning the earlier figures, x classes
     old_signature: np.ndarray  # per class, an id of its column among the earlier figures
     members: list[np.ndarray]  # per class, its trajectories (as indices)
+    unlinked: np.ndarray  # per class: holds versions a key rotation could not follow
     fresh: dict[tuple, int]  # fresh group -> its figure's row
+    # pairs of figures whose difference rests on 1 to k-1 trajectories and is not public yet:
+    # (fresh row, other fresh row or -1 for an earlier figure); see _small_differences
+    small_differences: list[tuple[int, int]]
 
     @classmethod
-    def from_classes(cls, classes: list[tuple], groups: list[tuple]) -> _Figures:
+    def from_classes(cls, classes: list[tuple], groups: list[tuple], k: int) -> _Figures:
         figure_count = classes[0][2] if classes else len(groups)
         incidence = np.zeros((figure_count, len(classes)))
         trajectory_index: dict[str, int] = {}
         members = []
-        for column, (figures, trajectories, _) in enumerate(classes):
+        for column, (figures, trajectories, _, _) in enumerate(classes):
             incidence[figures, column] = 1.0
             members.append(np.array([trajectory_index.setdefault(t, len(trajectory_index))
                                      for t in trajectories], dtype=int))
         old = np.unique(incidence[len(groups):], axis=0) if figure_count > len(groups) else incidence[:0]
         _, old_signature = np.unique(old.T, axis=0, return_inverse=True) if old.shape[0] else (
             None, np.zeros(len(classes), dtype=int))
-        return cls(incidence[: len(groups)], _orthonormal_row_space(old),
-                   np.asarray(old_signature).ravel(), members,
-                   {group: row for row, group in enumerate(groups)})
+        unlinked = np.array([bool(row[3]) for row in classes], dtype=bool)
+        old_basis = _orthonormal_row_space(old)
+        return cls(incidence[: len(groups)], old_basis, np.asarray(old_signature).ravel(), members,
+                   unlinked, {group: row for row, group in enumerate(groups)},
+                   _small_differences(incidence[: len(groups)], old, old_basis, members, unlinked, k))
 
     def rows_to_hold(self, shown_groups: list[tuple], k: int) -> tuple | None:
         """The fresh group to hold so that the new combination found disappears."""
         fresh_rows = np.array([self.fresh[group] for group in shown_groups], dtype=int)
+        shown_rows = set(fresh_rows.tolist())
+        group_of_row = {row: group for group, row in self.fresh.items()}
+        for row, other in self.small_differences:
+            if row in shown_rows and (other < 0 or other in shown_rows):
+                return group_of_row[row]
         fresh = np.unique(self.fresh_incidence[fresh_rows], axis=0)  # the same set twice says it once
         used = np.flatnonzero(fresh.any(axis=0) | (np.abs(self.old_basis) > 1e-12).any(axis=0))
         if not used.size:
@@ -258,11 +269,12 @@ class _Figures:
         representative = used[first]
         members = [np.unique(np.concatenate([self.members[used[i]] for i in np.flatnonzero(class_of == c)]))
                    for c in range(first.size)]
+        unlinked = np.array([self.unlinked[used[class_of == c]].any() for c in range(first.size)], dtype=bool)
         old_part = self.old_basis[:, representative]
         # in merged coordinates the earlier figures' rows are the basis's columns, one per class
         class_matrix = np.vstack([old_part, fresh[:, representative]])
         is_old = np.arange(class_matrix.shape[0]) < old_part.shape[0]
-        found = small_new_combination(class_matrix, is_old, members, k)
+        found = small_new_combination(class_matrix, is_old, members, k, unlinked=unlinked)
         if found is None:
             return None
         sizes = {tuple(row): float(row @ np.array([m.size for m in members])) for row in fresh[:, representative]}
@@ -273,6 +285,36 @@ class _Figures:
 
 
 _TOLERANCE = 1e-8
+
+
+def _small_differences(fresh: np.ndarray, old: np.ndarray, old_basis: np.ndarray,
+                       members: list[np.ndarray], unlinked: np.ndarray, k: int) -> list[tuple[int, int]]:
+    """Every pair (fresh figure, another fresh or earlier figure) whose difference rests on 1 to
+    k−1 trajectories and does not follow from the earlier figures alone: the most direct
+    differencing there is, checked exhaustively (the echelon search of small_new_combination
+    can miss such a vector among many small classes). A trajectory adds at most two versions to
+    a difference, so only pairs of fewer than 2k linked versions are counted exactly."""
+    if not fresh.shape[0]:
+        return []
+    others = np.vstack([fresh, old])
+    sizes = np.array([m.size for m in members], dtype=float)
+    weighted = (fresh @ sizes)[:, None] + (others @ sizes)[None, :] - 2 * (fresh * sizes) @ others.T
+    differing = fresh.sum(axis=1)[:, None] + others.sum(axis=1)[None, :] - 2 * fresh @ others.T
+    found: list[tuple[int, int]] = []
+    for row, other in zip(*np.nonzero((weighted < 2 * k - 0.5) & (differing > 0.5)), strict=True):
+        if other < fresh.shape[0] and other <= row:
+            continue  # each pair of fresh figures once
+        difference = fresh[row] - others[other]
+        support = np.flatnonzero(difference)
+        count = np.unique(np.concatenate([members[c] for c in support])).size
+        if count == 0 and unlinked[support].any():
+            count = 1
+        if not 0 < count < k:
+            continue
+        if old_basis.shape[0] and np.linalg.norm(difference - old_basis.T @ (old_basis @ difference)) < 1e-6:
+            continue  # public already
+        found.append((int(row), int(other) if other < fresh.shape[0] else -1))
+    return found
 
 
 def _orthonormal_row_space(matrix: np.ndarray) -> np.ndarray:
@@ -316,10 +358,14 @@ def _echelon_rows(basis: np.ndarray, order: np.ndarray) -> np.ndarray:
 
 
 def small_new_combination(class_matrix: np.ndarray, is_old: np.ndarray, members: list[np.ndarray],
-                          k: int, orders: int = 24) -> np.ndarray | None:
+                          k: int, orders: int = 24, unlinked: np.ndarray | None = None) -> np.ndarray | None:
     """Classes on which a linear combination of the figures (rows of `class_matrix`) rests
     that concerns 1 to k-1 trajectories and that the earlier figures (`is_old`) alone do not
-    give, or None when the search finds none. `members`: each class's trajectories."""
+    give, or None when the search finds none. `members`: each class's trajectories; `unlinked`:
+    classes that also hold versions a key rotation could not follow, which may be any other
+    trajectory's earlier self (so they add no trajectory, but a combination of only such
+    versions concerns at least one)."""
+    unlinked = np.zeros(len(members), dtype=bool) if unlinked is None else unlinked
     sizes = np.array([len(m) for m in members])
     small = np.flatnonzero(sizes < k)
     if not small.size:
@@ -336,8 +382,10 @@ def small_new_combination(class_matrix: np.ndarray, is_old: np.ndarray, members:
         if scale < 1e-9:
             return None
         support = small[np.abs(vector_on_small) > 1e-7 * scale]
-        trajectories = np.unique(np.concatenate([members[c] for c in support]))
-        if not 0 < trajectories.size < k:
+        count = np.unique(np.concatenate([members[c] for c in support])).size
+        if count == 0 and unlinked[support].any():
+            count = 1
+        if not 0 < count < k:
             return None
         full = np.zeros(columns)
         full[small] = vector_on_small / scale
@@ -367,6 +415,18 @@ def small_new_combination(class_matrix: np.ndarray, is_old: np.ndarray, members:
         support = judged(candidate)
         if support is not None:
             return support
+    # two figures' difference, directly: a fresh row minus any other row (the echelon search
+    # below can miss it when most small classes are pivots)
+    is_small = np.zeros(columns, dtype=bool)
+    is_small[small] = True
+    for fresh_row in np.flatnonzero(~is_old):
+        differences = class_matrix[fresh_row] - class_matrix
+        outside = (np.abs(differences[:, ~is_small]) > 1e-9).any(axis=1)
+        for other in np.flatnonzero(~outside):
+            if other != fresh_row:
+                support = judged(differences[other, small])
+                if support is not None:
+                    return support
     # larger combinations: echelon forms under several column orders
     generator = np.random.default_rng(len(small) * 7919 + kernel.shape[0])
     by_size = np.argsort(sizes[small], kind="stable")

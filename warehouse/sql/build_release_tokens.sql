@@ -91,7 +91,7 @@ expanded AS (
 SELECT
     release_cell(family, instrument, schaal, informant, level, organisation, group_team,
                  group_intervention, period) AS cell,
-    trajectory_ref, value_hash, first_seq, last_seq
+    trajectory_ref, value_hash, first_seq, last_seq, coalesce(unlinked, false) AS unlinked
 FROM expanded;
 
 -- The size of every cell now (n_ended per trajectory cell, n_paired per score cell).

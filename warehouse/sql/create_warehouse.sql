@@ -260,6 +260,8 @@ CREATE TABLE IF NOT EXISTS privacy.release_tokens (
     last_seq        INTEGER            -- null while current
 );
 ALTER TABLE privacy.release_tokens ADD COLUMN IF NOT EXISTS component_hashes VARCHAR[];
+-- true for a version whose reference a key rotation could not follow (rekey_release_tokens.sql)
+ALTER TABLE privacy.release_tokens ADD COLUMN IF NOT EXISTS unlinked BOOLEAN DEFAULT false;
 -- Every cell of every release: its size, and whether that release showed its figures (its
 -- members follow from release_tokens). A cell hidden to protect another may still be pinned
 -- down in part (a hidden year = 'all' minus the other years), so its later sets are compared

@@ -12,13 +12,17 @@ WITH candidates AS (
 versions AS (
     SELECT x.cell, x.base_seq, e.trajectory_ref, e.value_hash,
            bool_or(e.last_seq IS NULL) AS in_now,
-           bool_or(e.first_seq <= x.base_seq AND coalesce(e.last_seq, $seq) >= x.base_seq) AS in_base
+           bool_or(e.first_seq <= x.base_seq AND coalesce(e.last_seq, $seq) >= x.base_seq) AS in_base,
+           bool_or(e.unlinked) AS unlinked
     FROM candidates AS x
     JOIN release_cell_tokens AS e USING (cell)
     GROUP BY ALL
 )
 SELECT c.cell, c.base_seq, c.shown, c.protects_other,
-       count(DISTINCT v.trajectory_ref) FILTER (WHERE v.in_now <> v.in_base) AS changed
+       -- a version a key rotation could not follow may be any other trajectory's earlier self:
+       -- it counts for nothing, yet a set that differs only in such versions differs by one
+       greatest(count(DISTINCT v.trajectory_ref) FILTER (WHERE v.in_now <> v.in_base AND NOT v.unlinked),
+                CASE WHEN bool_or(v.in_now <> v.in_base AND v.unlinked) THEN 1 ELSE 0 END) AS changed
 FROM candidates AS c
 LEFT JOIN versions AS v USING (cell, base_seq)
 GROUP BY ALL;

@@ -16,19 +16,26 @@ UNION ALL
 SELECT f.position, f.cell, $seq FROM release_guard_fresh AS f;
 
 WITH versions AS (
-    SELECT DISTINCT f.figure, e.trajectory_ref, coalesce(s.same_as, e.value_hash) AS value_hash
+    SELECT DISTINCT f.figure, e.trajectory_ref, coalesce(s.same_as, e.value_hash) AS value_hash,
+           e.unlinked
     FROM release_guard_figures AS f
     JOIN release_cell_tokens AS e USING (cell)
     LEFT JOIN release_guard_same_as AS s USING (trajectory_ref, value_hash)
     WHERE e.first_seq <= f.seq AND coalesce(e.last_seq, $seq) >= f.seq
 ),
 patterns AS (
-    SELECT trajectory_ref, value_hash, list(figure ORDER BY figure) AS figures
+    SELECT trajectory_ref, value_hash, list(DISTINCT figure ORDER BY figure) AS figures,
+           bool_or(unlinked) AS unlinked
     FROM versions
     GROUP BY trajectory_ref, value_hash
 )
-SELECT figures, list(DISTINCT trajectory_ref ORDER BY trajectory_ref) AS trajectories,
-       (SELECT count(*) FROM release_guard_figures) AS figure_count
+-- trajectories: the linked ones; a class of versions a key rotation could not follow
+-- (`unlinked`) may be any other trajectory's earlier self and counts as at least one
+SELECT figures,
+       coalesce(list(DISTINCT trajectory_ref ORDER BY trajectory_ref) FILTER (WHERE NOT unlinked), [])
+           AS trajectories,
+       (SELECT count(*) FROM release_guard_figures) AS figure_count,
+       bool_or(unlinked) AS unlinked
 FROM patterns
 GROUP BY figures
 ORDER BY figures;
