@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -24,6 +23,12 @@ from schemas.delivery import (
     resolve_header,
 )
 from schemas.faults import DeliveryRejected, Fault
+from schemas.records import (
+    MEASUREMENT_FIELDS,
+    OBJECTION_FIELDS,
+    TRAJECTORY_FIELDS,
+    PseudonymisedDelivery,
+)
 from schemas.teams import TeamRegister, match_teams
 
 _DMY = re.compile(r"^(\d{1,2})-(\d{1,2})-(\d{4})$")
@@ -33,35 +38,6 @@ _INTEGER = re.compile(r"^\d{1,9}$")  # codes are small; a long digit run is a sh
 # Dates are stored as timestamps; a typo like 3026 or 0206 must become a fault, not a crash.
 EARLIEST_YEAR, LATEST_YEAR = 1900, 2200
 _POSTCODE = re.compile(r"^([1-9]\d{3})\s?([A-Za-z]{2})$")
-
-TRAJECTORY_FIELDS = [
-    "row_number", "trajectory_id", "client_id", "local_client_id", "birth_year", "age_at_start", "geslacht", "pc4",
-    "team", "interventie", "hulpvorm", "startdatum", "einddatum", "reden_einde",
-    "doelrealisatie", "tevredenheid",
-]
-OBJECTION_FIELDS = ["client_id", "local_client_id"]
-MEASUREMENT_FIELDS = [
-    "row_number", "trajectory_id", "local_client_id", "instrument", "schaal", "informant", "meetmoment", "datum",
-    "score",
-]
-
-
-@dataclass
-class PseudonymisedDelivery:
-    """What the read step hands on: pseudonymised, typed rows plus the faults it could only find
-    while the raw values were at hand."""
-
-    provider: str
-    month: str
-    trajectories: pd.DataFrame
-    measurements: pd.DataFrame
-    faults: list[Fault] = field(default_factory=list)
-    rows_read: dict[str, int] = field(default_factory=dict)
-    excluded_bezwaar: dict[str, int] = field(default_factory=dict)
-    # Rows of clients erased on request (`databank forget`): left out before anything is stored.
-    excluded_erased: dict[str, int] = field(default_factory=dict)
-    # Pseudonyms of clients who object, so their earlier months can be removed too.
-    objections: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=OBJECTION_FIELDS))
 
 
 def parse_date(text: str | None) -> dt.date | None:

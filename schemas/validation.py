@@ -15,7 +15,6 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
-from pseudonymise.intake import OBJECTION_FIELDS, PseudonymisedDelivery
 from schemas.config import ConsortiumConfig
 from schemas.delivery import (
     AGE_MAX,
@@ -32,6 +31,7 @@ from schemas.delivery import (
     TRAJECTEN,
 )
 from schemas.faults import Fault, Level
+from schemas.records import OBJECTION_FIELDS, PseudonymisedDelivery
 from schemas.teams import without_team_values
 
 QUARANTINE_COLUMNS = [

@@ -12,9 +12,6 @@ import pytest
 from stdnum.nl import bsn as stdnum_bsn
 
 from pseudonymise.intake import (
-    MEASUREMENT_FIELDS,
-    TRAJECTORY_FIELDS,
-    PseudonymisedDelivery,
     age_in_whole_years,
     derive_pc4,
     normalise_bsn,
@@ -27,6 +24,7 @@ from pseudonymise.pseudonyms import Pseudonymiser
 from pseudonymise.read import RawTable
 from schemas.delivery import METINGEN, TRAJECTEN
 from schemas.faults import DeliveryRejected, Fault
+from schemas.records import MEASUREMENT_FIELDS, TRAJECTORY_FIELDS, PseudonymisedDelivery
 from schemas.teams import TeamRegister
 
 PROVIDER = "de-boog"

@@ -119,7 +119,7 @@ def test_a_corrected_start_date_leaves_stored_measurements_where_they_were() -> 
 
 def test_minimising_a_rejected_delivery_stores_nothing() -> None:
     """A rejected delivery's frames are empty and untyped (schemas/check.py `rejected`)."""
-    from pseudonymise.intake import MEASUREMENT_FIELDS, TRAJECTORY_FIELDS
+    from schemas.records import MEASUREMENT_FIELDS, TRAJECTORY_FIELDS
 
     assert minimise_trajectories(pd.DataFrame(columns=TRAJECTORY_FIELDS), AnonymityConfig(), CLOCK).empty
     assert minimise_measurements(pd.DataFrame(columns=MEASUREMENT_FIELDS), CLOCK).empty
