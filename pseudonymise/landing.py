@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
-MONTH_FOLDER = re.compile(r"\A[12]\d{3}-(0[1-9]|1[0-2])\Z")  # \Z: "2025-03\n" is no month
 DELIVERY_FILE_NAMES = ("trajecten.csv", "metingen.csv", "export.xlsx")
 # A file changed this recently may still be being written: it is left for a later look.
 STABLE_SECONDS = 10.0
@@ -99,7 +97,3 @@ def fingerprint_delivery(provider: str, month: str, folder: Path) -> DeliveryFin
         json.dumps([provider, month, files], separators=(",", ":")).encode()
     ).hexdigest()[:24]
     return DeliveryFingerprint(delivery_id=identity, files=tuple(files))
-
-
-def is_month_folder(name: str) -> bool:
-    return bool(MONTH_FOLDER.match(name))

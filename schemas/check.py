@@ -16,11 +16,10 @@ from pseudonymise.intake import (
     PseudonymisedDelivery,
     pseudonymise_delivery,
 )
-from pseudonymise.landing import is_month_folder
 from pseudonymise.pseudonyms import Pseudonymiser
 from pseudonymise.read import locate_delivery_files, read_delivery_tables
 from schemas.config import PROVIDER_CODE, ConsortiumConfig
-from schemas.delivery import FIRST_MONTH
+from schemas.delivery import FIRST_MONTH, is_month_folder
 from schemas.faults import DeliveryRejected, Fault
 from schemas.validation import (
     QUARANTINE_COLUMNS,

@@ -1,5 +1,6 @@
-"""The delivery format's columns and code lists (delivery-format.md §3–§6) as data: what is
-required, what identifies a person, and what may pass the read step (the allow-list)."""
+"""The delivery format's month folders, columns and code lists (delivery-format.md §1, §3–§6) as
+data: what is required, what identifies a person, and what may pass the read step (the
+allow-list)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import re
 
 # The databank's first reporting month: earlier months are no partition of the pipeline.
 FIRST_MONTH = "2015-01"
+MONTH_FOLDER = re.compile(r"\A[12]\d{3}-(0[1-9]|1[0-2])\Z")  # \Z: "2025-03\n" is no month
 
 TRAJECTEN = "trajecten"
 METINGEN = "metingen"
@@ -131,3 +133,7 @@ def is_identifying_column(column: str) -> bool:
 
 def required_columns(table: str) -> list[str]:
     return [name for name, required in COLUMNS[table].items() if required]
+
+
+def is_month_folder(name: str) -> bool:
+    return bool(MONTH_FOLDER.match(name))

@@ -13,9 +13,9 @@ from pseudonymise.landing import (
     LandingDelivery,
     delivery_files_in,
     fingerprint_delivery,
-    is_month_folder,
     scan_landing,
 )
+from schemas.delivery import is_month_folder
 
 
 def make_delivery(folder: Path, trajecten: bytes = b"traject_id;team\nT1;A\n") -> Path:
