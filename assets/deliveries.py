@@ -21,13 +21,13 @@ from pseudonymise.landing import (
 )
 from pseudonymise.minimise import minimise_measurements, minimise_trajectories
 from pseudonymise.pseudonyms import Pseudonymiser
+from pseudonymise.read_step import ReadDelivery, judge_deliveries, read_delivery
 from schemas.anonymity import (
     AnonymityConfig,
     anonymity_report,
     load_anonymity_config,
     write_anonymity_report,
 )
-from schemas.check import ReadDelivery, judge_deliveries, read_delivery
 from schemas.config import ConsortiumConfig, config_fingerprint, defaults_note
 from schemas.counts import DeliveryCounts
 from schemas.quality import QualityConfig, delivery_quality, write_quality_report

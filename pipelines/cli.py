@@ -86,7 +86,7 @@ def _check_config(explicit: str | None):  # noqa: ANN202
 def cmd_check(args: argparse.Namespace) -> int:
     from pseudonymise.keys import throwaway_key
     from pseudonymise.pseudonyms import Pseudonymiser
-    from schemas.check import inspect_delivery
+    from pseudonymise.read_step import inspect_delivery
     from schemas.config import ConfigError
     from schemas.quality import delivery_quality, write_quality_report
     from schemas.report import verdict_summary, write_report

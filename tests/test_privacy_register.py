@@ -13,8 +13,8 @@ import pytest
 from pseudonymise.keys import throwaway_key
 from pseudonymise.minimise import minimise_measurements, minimise_trajectories
 from pseudonymise.pseudonyms import Pseudonymiser
+from pseudonymise.read_step import inspect_delivery
 from schemas.anonymity import AnonymityConfig
-from schemas.check import inspect_delivery
 from schemas.config import load_config
 from schemas.delivery import COLUMNS, UNREGISTERED_TEAM
 from tests.builders import METINGEN_HEADER, TRAJECTEN_HEADER, measurement, render_csv, trajectory

@@ -17,7 +17,7 @@ import pytest
 
 from pseudonymise.keys import throwaway_key
 from pseudonymise.pseudonyms import Pseudonymiser
-from schemas.check import inspect_delivery
+from pseudonymise.read_step import inspect_delivery
 from schemas.config import ConsortiumConfig, load_config
 from schemas.validation import Status, ValidatedDelivery
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pseudonymise.keys import throwaway_key
 from pseudonymise.pseudonyms import Pseudonymiser
-from schemas.check import inspect_delivery
+from pseudonymise.read_step import inspect_delivery
 from schemas.config import load_config
 from tests.builders import METINGEN_HEADER, TRAJECTEN_HEADER, measurement, render_csv, trajectory
 

@@ -9,7 +9,7 @@ import pytest
 
 from pseudonymise.keys import throwaway_key
 from pseudonymise.pseudonyms import Pseudonymiser
-from schemas.check import inspect_delivery
+from pseudonymise.read_step import inspect_delivery
 from schemas.config import ConfigError, load_config
 from schemas.delivery import canonical_header, resolve_header
 from tests.builders import METINGEN_HEADER, TRAJECTEN_HEADER, measurement, render_csv, trajectory

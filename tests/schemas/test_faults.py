@@ -45,7 +45,7 @@ def test_month_before_the_databank_began_is_a_file_fault(
 def test_a_defect_while_judging_rejects_with_processing_error_and_no_message(
     config: ConsortiumConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import schemas.check as check
+    import pseudonymise.read_step as read_step
     from pseudonymise.keys import throwaway_key
     from pseudonymise.pseudonyms import Pseudonymiser
     from tests.builders import METINGEN_HEADER, TRAJECTEN_HEADER, render_csv, trajectory
@@ -58,8 +58,8 @@ def test_a_defect_while_judging_rejects_with_processing_error_and_no_message(
     def broken(*_: object) -> None:
         raise ValueError("could not convert 'Zwaluwstaartje'")
 
-    monkeypatch.setattr(check, "validate_delivery", broken)
-    validated = check.inspect_delivery(
+    monkeypatch.setattr(read_step, "validate_delivery", broken)
+    validated = read_step.inspect_delivery(
         folder, "de-boog", "2025-03", config, Pseudonymiser(throwaway_key()), dt.date(2026, 11, 25)
     )
     (fault,) = validated.verdict.faults
