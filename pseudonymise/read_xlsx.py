@@ -185,6 +185,7 @@ def _text_with_cr_escape(value: Any) -> str | None:  # noqa: ANN401
 
 _SHEET_DATA = re.compile(rb"<(?:([A-Za-z_][\w.\-]*):)?sheetData>")
 _SPACED_R = re.compile(rb"r\s+=")
+_ERROR_OR_ISO_DATE = re.compile(rb' t="[ed]"')
 _ESCAPE = re.compile(rb"_x[0-9A-Fa-f]{4}_")
 _CR_CHARACTER_REFERENCE = re.compile(rb"&#(?:0*13|[xX]0*[dD]);")
 _TEXT_NODE = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?t(\s[^>]*)?>([^<]*)<")
@@ -272,9 +273,10 @@ def scan_sheet(xml: bytes) -> SheetScan:
     rows = row.findall(data)
     if data.count(b"r=") != len(references) + len(rows) or _SPACED_R.search(data):
         raise IrregularWorkbook("a second or differently written reference")  # calamine takes the last
-    if b' t="e"' in data or b' t="d"' in data:
+    if _ERROR_OR_ISO_DATE.search(data):
         raise IrregularWorkbook("an error or ISO date cell")  # calamine reads `#N/A` as empty
-    if data.count(b' t="b"') != len(plain_boolean.findall(data)):
+    booleans = data.count(b' t="b"')
+    if booleans and booleans != len(plain_boolean.findall(data)):
         raise IrregularWorkbook("a boolean cell not written as 0 or 1")
     if references:
         letters, numbers = zip(*references, strict=True)
