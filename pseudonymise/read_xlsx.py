@@ -107,7 +107,7 @@ def _calamine(call: Callable[[], _T]) -> _T:
         return call()
     except (KeyboardInterrupt, SystemExit):
         raise
-    except BaseException as error:  # noqa: B036 - pyo3's PanicException derives from BaseException
+    except BaseException as error:  # pyo3's PanicException derives from BaseException
         raise IrregularWorkbook(f"calamine: {type(error).__name__}") from None
 
 
@@ -184,6 +184,9 @@ def _text_with_cr_escape(value: Any) -> str | None:  # noqa: ANN401
 # times a `bytes.count` here, and the scan must stay small beside calamine's own read.
 
 _SHEET_DATA = re.compile(rb"<(?:([A-Za-z_][\w.\-]*):)?sheetData>")
+_PLAIN_CELL = re.compile(rb"<c[\s>]")
+_ODD_CELL = re.compile(rb"<c[>\t\r\n]")
+_PREFIXED_CELL = re.compile(rb":c[\s>]")  # also `</x:c>`, and in text ("mailto:c ...": streamed)
 _SPACED_R = re.compile(rb"r\s+=")
 _ERROR_OR_ISO_DATE = re.compile(rb' t="[ed]"')
 _ESCAPE = re.compile(rb"_x[0-9A-Fa-f]{4}_")
@@ -254,21 +257,28 @@ def scan_sheet(xml: bytes) -> SheetScan:
     attribute and no other `r`, so the rectangle calamine allocates (A1 to the last reference) is
     known before it does, and that rectangle stays within MAX_GRID_CELLS. Also out: DTDs, comments
     and processing instructions; error, ISO date and non-0/1 boolean cells."""
-    if b"<!" in xml or xml.count(b"<?") > (1 if xml.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<?xml") else 0):
+    declared = xml.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<?xml")
+    if b"<!" in xml or xml.count(b"<?") > declared:
         raise IrregularWorkbook("a DTD, comment, CDATA or processing instruction")
     opening = _SHEET_DATA.search(xml)
-    if opening is None or opening.start() + len(opening.group(1) or b"") + 1 + bool(opening.group(1)) != xml.find(b"sheetData"):
+    prefix = opening.group(1) + b":" if opening and opening.group(1) else b""
+    # calamine reads from the first element named sheetData: it must be this plain opening tag
+    if opening is None or xml.find(b"sheetData") != opening.start() + 1 + len(prefix):
         raise IrregularWorkbook("no plain <sheetData>")  # an empty sheet's <sheetData/> too
-    prefix = opening.group(1) + b":" if opening.group(1) else b""
     closing = xml.find(b"</" + prefix + b"sheetData>", opening.end())
     if closing < 0:
         raise IrregularWorkbook("no </sheetData>")
     data = xml[opening.end():closing]
     cell, row, plain_boolean = _patterns(prefix)
     references = cell.findall(data)
-    # Every cell start tag, whatever its prefix, contains `<c` or `:c` (an end tag `</x:c>` too).
-    tags = data.count(b"<c") + data.count(b":c") - (data.count(b"</" + prefix + b"c>") if prefix else 0)
-    if len(references) != tags:
+    # Each cell start tag is `<c` or `<prefix:c`, then a space or `>` (a tab or line end too).
+    if prefix:
+        tags = len(_PREFIXED_CELL.findall(data)) - data.count(b"</" + prefix + b"c>")
+        other = _PLAIN_CELL.search(data)
+    else:
+        tags = data.count(b"<c ")
+        other = _ODD_CELL.search(data) or _PREFIXED_CELL.search(data)
+    if len(references) != tags or other:
         raise IrregularWorkbook("a cell without a plain Excel reference")
     rows = row.findall(data)
     if data.count(b"r=") != len(references) + len(rows) or _SPACED_R.search(data):
@@ -322,6 +332,10 @@ class WorkbookParts:
 
 _WORKBOOK = "xl/workbook.xml"
 _SHARED_STRINGS = "xl/sharedStrings.xml"
+_STYLES = "xl/styles.xml"
+# Built-in formats 27-36 and 50-58 are the dates of East Asian locales: openpyxl reads such a cell
+# as its number, calamine as a date. No Dutch Excel writes them.
+_EAST_ASIAN_DATE = re.compile(rb'numFmtId="(?:2[7-9]|3[0-6]|5[0-8])"')
 
 
 def workbook_parts(archive: zipfile.ZipFile) -> WorkbookParts:
@@ -346,13 +360,17 @@ def workbook_parts(archive: zipfile.ZipFile) -> WorkbookParts:
             continue
         ids = [value for key, value in element.attrib.items() if _local(key) == "id"]
         kind, member = relationships.get(ids[0] if len(ids) == 1 else "", ("", ""))
-        if kind not in ("worksheet", "chartsheet", "dialogsheet") or member not in names:
-            raise IrregularWorkbook("a sheet without its part")
-        if kind != "dialogsheet":  # neither reader offers dialog sheets as tables
-            sheets[element.get("name", "")] = member
+        if kind not in ("worksheet", "chartsheet") or member not in names:
+            raise IrregularWorkbook("a sheet without its part, or a dialog sheet")  # openpyxl reads
+        sheets[element.get("name", "")] = member  # a dialog sheet as a worksheet, calamine does not
     listed = {part for part, kind in content_types.items() if kind.endswith(".sharedStrings+xml")}
     if listed != ({"/" + _SHARED_STRINGS} if _SHARED_STRINGS in names else set()):
         raise IrregularWorkbook("the shared strings are not xl/sharedStrings.xml")
+    styles = [member for kind, member in relationships.values() if kind == "styles"]
+    if styles != ([_STYLES] if _STYLES in names else []):
+        raise IrregularWorkbook("the styles are not xl/styles.xml")
+    if styles and _EAST_ASIAN_DATE.search(archive.read(_STYLES)):
+        raise IrregularWorkbook("an East Asian built-in date format")  # a date to calamine only
     return WorkbookParts(sheets, _SHARED_STRINGS if _SHARED_STRINGS in names else None)
 
 

@@ -74,6 +74,7 @@ def excel_workbook(
     date1904: bool = False,
     prefix: str = "",
     hidden: frozenset[str] = frozenset(),
+    styles: str = STYLES,
 ) -> Path:
     """A workbook written part by part: `sheets` maps a sheet name to the XML inside its
     <sheetData>; `strings` are the shared strings' <si> contents. With `prefix` ('x') every
@@ -123,7 +124,7 @@ def excel_workbook(
             )
             + f"</{p}sheets></{p}workbook>"
         ),
-        "xl/styles.xml": STYLES,
+        "xl/styles.xml": styles,
     }
     if strings:
         parts["xl/sharedStrings.xml"] = (
@@ -410,6 +411,16 @@ def test_read_xlsx_broken_cells_stay_unparseable(tmp_path: Path, cell: str) -> N
     with pytest.raises(IrregularWorkbook):
         read_with_calamine(path, TRAJECTEN)
     assert rejected_codes(path) == ["FILE_UNPARSEABLE"]
+
+
+def test_read_xlsx_east_asian_built_in_date_formats_are_streamed(tmp_path: Path) -> None:
+    """numFmtId 30 is a date in a Japanese Excel; openpyxl knows it not and read the number."""
+    styles = STYLES.replace('<cellXfs count="7">', '<cellXfs count="8">').replace(
+        "</cellXfs>", '<xf numFmtId="30" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>')
+    data = HEADER_ROW + row(2, '<c r="A2" t="s"><v>5</v></c>', '<c r="D2" s="7"><v>45000</v></c>')
+    path = excel_workbook(tmp_path / "export.xlsx", {"trajecten": data, "metingen": HEADER_ROW},
+                          [*map(t, HEADER), t("C1")], styles=styles)
+    assert read_streamed(path).rows == [["C1", None, None, "45000", None]]
 
 
 def test_read_xlsx_a_far_away_cell_never_reaches_calamine(tmp_path: Path) -> None:
