@@ -36,6 +36,8 @@ MAX_COMPRESSION_RATIO = 200
 # calamine holds a sheet as one rectangle from A1 to its last cell (about 70 bytes a cell with
 # the Python copy). A provider-month is ~40 k cells; larger sheets are streamed instead.
 MAX_GRID_CELLS = 4_000_000
+# A sheet within that budget is a few hundred MB of XML at most; the scan holds its XML whole.
+MAX_SHEET_XML_BYTES = 256 * 1024 * 1024
 # Excel's own limits: a reference beyond them is not Excel's, so the sheet is streamed.
 EXCEL_MAX_ROW = 1_048_576
 EXCEL_MAX_COLUMN = 16_384
@@ -191,6 +193,7 @@ _SPACED_R = re.compile(rb"r\s+=")
 _ERROR_OR_ISO_DATE = re.compile(rb' t="[ed]"')
 _ESCAPE = re.compile(rb"_x[0-9A-Fa-f]{4}_")
 _CR_CHARACTER_REFERENCE = re.compile(rb"&#(?:0*13|[xX]0*[dD]);")
+_DECLARATION = re.compile(rb"(?:\xef\xbb\xbf)?[ \t\r\n]*<\?xml[ \t\r\n]")
 _TEXT_NODE = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?t(\s[^>]*)?>([^<]*)<")
 
 
@@ -213,7 +216,9 @@ class SheetScan:
     """What the sheet's XML says that calamine's grid does not: where the header row physically
     ends, and whether strings carried Excel's `_x000D_`."""
 
-    data: bytes  # the <sheetData> element's content
+    xml: bytes
+    start: int  # the <sheetData> element's content: xml[start:end], scanned in place
+    end: int
     prefix: bytes  # its namespace prefix with the colon (`x:`), usually none
     cr_escaped: bool
 
@@ -221,11 +226,11 @@ class SheetScan:
         """openpyxl's width of a row: the column of its last cell element, values or not (an
         empty but formatted cell right of the header names is a nameless column)."""
         cell, _, _ = _patterns(self.prefix)
-        start = self.data.find(b"<" + self.prefix + b'row r="%d"' % row)
+        start = self.xml.find(b"<" + self.prefix + b'row r="%d"' % row, self.start, self.end)
         if start < 0:
             raise IrregularWorkbook("the header row is not where its cells say")
-        end = self.data.find(b"<" + self.prefix + b"row ", start + 1)
-        cells = cell.findall(self.data, start, end if end >= 0 else len(self.data))
+        end = self.xml.find(b"<" + self.prefix + b"row ", start + 1, self.end)
+        cells = cell.findall(self.xml, start, end if end >= 0 else self.end)
         columns = [_column_number(letters) for letters, _ in cells]
         if not cells or any(int(n) != row for _, n in cells) or columns != sorted(set(columns)):
             raise IrregularWorkbook("the header row's cells are out of order")
@@ -242,14 +247,18 @@ def _scan_workbook(path: Path, sheet_names: list[str], wanted: str | None) -> Sh
                 raise IrregularWorkbook("the sheets are listed differently")
             if wanted is None:
                 return None
-            cr_escaped = scan_text(archive.read(parts.shared_strings)) if parts.shared_strings else False
+            for member in (parts.shared_strings, parts.sheets[wanted]):
+                if member and archive.getinfo(member).file_size > MAX_SHEET_XML_BYTES:
+                    raise IrregularWorkbook("a part too large to hold whole")
+            strings = archive.read(parts.shared_strings) if parts.shared_strings else b""
             xml = archive.read(parts.sheets[wanted])
     except (IrregularWorkbook, DeliveryRejected):
         raise
     except Exception as error:  # noqa: BLE001 - a bad CRC, a missing part: the streaming reader judges
         raise IrregularWorkbook(f"parts: {type(error).__name__}") from None
+    cr_escaped = scan_text(strings, 0, len(strings))
     scan = scan_sheet(xml)
-    return SheetScan(scan.data, scan.prefix, scan.cr_escaped or cr_escaped)
+    return SheetScan(xml, scan.start, scan.end, scan.prefix, scan.cr_escaped or cr_escaped)
 
 
 def scan_sheet(xml: bytes) -> SheetScan:
@@ -257,36 +266,34 @@ def scan_sheet(xml: bytes) -> SheetScan:
     attribute and no other `r`, so the rectangle calamine allocates (A1 to the last reference) is
     known before it does, and that rectangle stays within MAX_GRID_CELLS. Also out: DTDs, comments
     and processing instructions; error, ISO date and non-0/1 boolean cells."""
-    declared = xml.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<?xml")
-    if b"<!" in xml or xml.count(b"<?") > declared:
+    if b"<!" in xml or xml.count(b"<?") > bool(_DECLARATION.match(xml)):
         raise IrregularWorkbook("a DTD, comment, CDATA or processing instruction")
     opening = _SHEET_DATA.search(xml)
     prefix = opening.group(1) + b":" if opening and opening.group(1) else b""
     # calamine reads from the first element named sheetData: it must be this plain opening tag
     if opening is None or xml.find(b"sheetData") != opening.start() + 1 + len(prefix):
         raise IrregularWorkbook("no plain <sheetData>")  # an empty sheet's <sheetData/> too
-    closing = xml.find(b"</" + prefix + b"sheetData>", opening.end())
-    if closing < 0:
+    start, end = opening.end(), xml.find(b"</" + prefix + b"sheetData>", opening.end())
+    if end < 0:
         raise IrregularWorkbook("no </sheetData>")
-    data = xml[opening.end():closing]
     cell, row, plain_boolean = _patterns(prefix)
-    references = cell.findall(data)
+    references = cell.findall(xml, start, end)
     # Each cell start tag is `<c` or `<prefix:c`, then a space or `>` (a tab or line end too).
     if prefix:
-        tags = len(_PREFIXED_CELL.findall(data)) - data.count(b"</" + prefix + b"c>")
-        other = _PLAIN_CELL.search(data)
+        tags = len(_PREFIXED_CELL.findall(xml, start, end)) - xml.count(b"</" + prefix + b"c>", start, end)
+        other = _PLAIN_CELL.search(xml, start, end)
     else:
-        tags = data.count(b"<c ")
-        other = _ODD_CELL.search(data) or _PREFIXED_CELL.search(data)
+        tags = xml.count(b"<c ", start, end)
+        other = _ODD_CELL.search(xml, start, end) or _PREFIXED_CELL.search(xml, start, end)
     if len(references) != tags or other:
         raise IrregularWorkbook("a cell without a plain Excel reference")
-    rows = row.findall(data)
-    if data.count(b"r=") != len(references) + len(rows) or _SPACED_R.search(data):
+    rows = row.findall(xml, start, end)
+    if xml.count(b"r=", start, end) != len(references) + len(rows) or _SPACED_R.search(xml, start, end):
         raise IrregularWorkbook("a second or differently written reference")  # calamine takes the last
-    if _ERROR_OR_ISO_DATE.search(data):
+    if _ERROR_OR_ISO_DATE.search(xml, start, end):
         raise IrregularWorkbook("an error or ISO date cell")  # calamine reads `#N/A` as empty
-    booleans = data.count(b' t="b"')
-    if booleans and booleans != len(plain_boolean.findall(data)):
+    booleans = xml.count(b' t="b"', start, end)
+    if booleans and booleans != len(plain_boolean.findall(xml, start, end)):
         raise IrregularWorkbook("a boolean cell not written as 0 or 1")
     if references:
         letters, numbers = zip(*references, strict=True)
@@ -296,20 +303,20 @@ def scan_sheet(xml: bytes) -> SheetScan:
             raise IrregularWorkbook("a reference beyond Excel's sheet")
         if last_row * last_column > MAX_GRID_CELLS:
             raise IrregularWorkbook("a grid too large to hold whole")
-    return SheetScan(data, prefix, scan_text(data))
+    return SheetScan(xml, start, end, prefix, scan_text(xml, start, end))
 
 
-def scan_text(xml: bytes) -> bool:
-    """Raise IrregularWorkbook where calamine would read the strings of this part differently;
-    True when they carry `_x000D_`, which `_text_with_cr_escape` restores."""
-    escapes = set(_ESCAPE.findall(xml))
-    if escapes - {b"_x000D_"} or (escapes and _CR_CHARACTER_REFERENCE.search(xml)):
+def scan_text(xml: bytes, start: int, end: int) -> bool:
+    """Raise IrregularWorkbook where calamine would read the strings in xml[start:end]
+    differently; True when they carry `_x000D_`, which `_text_with_cr_escape` restores."""
+    escapes = set(_ESCAPE.findall(xml, start, end))
+    if escapes - {b"_x000D_"} or (escapes and _CR_CHARACTER_REFERENCE.search(xml, start, end)):
         raise IrregularWorkbook("an _xHHHH_ escape")
-    if b"rPh" in xml:
+    if xml.find(b"rPh", start, end) >= 0:
         raise IrregularWorkbook("phonetic text")
-    if b"<r>" in xml or b":r>" in xml:  # calamine trims each run that lacks xml:space="preserve"
-        for attributes, text in _TEXT_NODE.findall(xml):
-            if b"preserve" not in attributes and text.strip() != text:
+    if xml.find(b"<r>", start, end) >= 0 or xml.find(b":r>", start, end) >= 0:
+        for attributes, text in _TEXT_NODE.findall(xml, start, end):  # calamine trims each run
+            if b"preserve" not in attributes and text.strip() != text:  # without xml:space
                 raise IrregularWorkbook("rich text with spaces at a run's edge")
     return bool(escapes)
 

@@ -25,6 +25,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from pipelines.synthetic import convert_to_workbook, write_synthetic_consortium
+from pseudonymise import read_xlsx
 from pseudonymise.read import RawTable
 from pseudonymise.read_xlsx import (
     IrregularWorkbook,
@@ -459,6 +460,17 @@ def test_read_xlsx_a_sheet_larger_than_the_grid_budget_is_streamed(tmp_path: Pat
     path = excel_workbook(tmp_path / "export.xlsx", {"trajecten": data, "metingen": HEADER_ROW},
                           [*map(t, HEADER), t("C1")])
     assert read_streamed(path).ragged_lines == [40001]  # 100 columns x 40,001 rows > 4 M cells
+
+
+def test_read_xlsx_a_sheet_of_too_much_xml_is_streamed_unread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scan holds the sheet's XML whole; above MAX_SHEET_XML_BYTES (declared in the zip)
+    it is not read at all, and the streaming reader's constant memory takes over."""
+    path = one_cell(tmp_path, '<c r="E2"><v>3</v></c>')
+    assert read_both(path).rows == [["C1", None, None, None, "3"]]
+    monkeypatch.setattr(read_xlsx, "MAX_SHEET_XML_BYTES", 500)
+    assert read_streamed(path).rows == [["C1", None, None, None, "3"]]
 
 
 def test_read_xlsx_a_dtd_in_the_sheet_is_streamed(tmp_path: Path) -> None:
