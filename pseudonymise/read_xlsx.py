@@ -18,8 +18,9 @@ import functools
 import math
 import re
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, TypeVar
 from xml.etree import ElementTree
@@ -33,11 +34,15 @@ from schemas.faults import DeliveryRejected, Fault
 # An xlsx is a zip: a small file can expand to gigabytes. Refuse before opening it.
 MAX_UNCOMPRESSED_BYTES = 1024 * 1024 * 1024
 MAX_COMPRESSION_RATIO = 200
-# calamine holds a sheet as one rectangle from A1 to its last cell (about 70 bytes a cell with
-# the Python copy). A provider-month is ~40 k cells; larger sheets are streamed instead.
-MAX_GRID_CELLS = 4_000_000
-# A sheet within that budget is a few hundred MB of XML at most; the scan holds its XML whole.
+# calamine holds a sheet as one rectangle from its first to its last cell: measured, reading
+# through it takes ~110 MB more a million cells than streaming. A provider-month is ~40 k cells;
+# a sheet whose rectangle from A1 exceeds this is streamed instead.
+MAX_GRID_CELLS = 2_000_000
+# A sheet within that budget is under ~100 MB of XML; the scan holds a sheet's XML whole.
 MAX_SHEET_XML_BYTES = 256 * 1024 * 1024
+# Row elements kept from the scan to find where the header row physically ends (a header further
+# down, below empty but formatted rows, is streamed).
+HEADER_ROWS_KEPT = 64
 # Excel's own limits: a reference beyond them is not Excel's, so the sheet is streamed.
 EXCEL_MAX_ROW = 1_048_576
 EXCEL_MAX_COLUMN = 16_384
@@ -93,13 +98,25 @@ def read_with_calamine(path: Path, table: str) -> RawTable:
         scan = _scan_workbook(path, [listed_name for listed_name, _ in listed], name)
         if name is None or scan is None:
             raise DeliveryRejected([Fault("FILE_TABLE_MISSING", table=table)])
-        grid = _calamine(lambda: workbook.get_sheet_by_name(name).to_python(skip_empty_area=False))
+        sheet = _calamine(lambda: workbook.get_sheet_by_name(name))
+        return _table_from_grid(table, _sheet_rows(sheet), scan)
     finally:
         workbook.close()
-    return _table_from_grid(table, grid, scan)
 
 
 _T = TypeVar("_T")
+
+
+def _sheet_rows(sheet: python_calamine.CalamineSheet) -> Iterator[list[Any]]:
+    """The sheet's rows from row 1 and column A, one Python row at a time (the whole grid as
+    Python objects would take several times calamine's own memory)."""
+    first = sheet.start  # (row, column) of the first cell; None when the sheet has no values
+    if first is None:
+        return
+    padding = [""] * first[1]  # calamine's rows begin at the first column that has a value
+    rows = _calamine(sheet.iter_rows)
+    while (values := _calamine(lambda: next(rows, None))) is not None:
+        yield padding + values if padding else values
 
 
 def _calamine(call: Callable[[], _T]) -> _T:
@@ -113,7 +130,7 @@ def _calamine(call: Callable[[], _T]) -> _T:
         raise IrregularWorkbook(f"calamine: {type(error).__name__}") from None
 
 
-def _table_from_grid(table: str, grid: list[list[object]], scan: SheetScan) -> RawTable:
+def _table_from_grid(table: str, grid: Iterable[list[Any]], scan: SheetScan) -> RawTable:
     header: list[str] | None = None
     rows: list[list[str | None]] = []
     lines: list[int] = []
@@ -216,9 +233,7 @@ class SheetScan:
     """What the sheet's XML says that calamine's grid does not: where the header row physically
     ends, and whether strings carried Excel's `_x000D_`."""
 
-    xml: bytes
-    start: int  # the <sheetData> element's content: xml[start:end], scanned in place
-    end: int
+    head: bytes  # the first HEADER_ROWS_KEPT row elements of <sheetData>
     prefix: bytes  # its namespace prefix with the colon (`x:`), usually none
     cr_escaped: bool
 
@@ -226,11 +241,11 @@ class SheetScan:
         """openpyxl's width of a row: the column of its last cell element, values or not (an
         empty but formatted cell right of the header names is a nameless column)."""
         cell, _, _ = _patterns(self.prefix)
-        start = self.xml.find(b"<" + self.prefix + b'row r="%d"' % row, self.start, self.end)
+        start = self.head.find(b"<" + self.prefix + b'row r="%d"' % row)
         if start < 0:
-            raise IrregularWorkbook("the header row is not where its cells say")
-        end = self.xml.find(b"<" + self.prefix + b"row ", start + 1, self.end)
-        cells = cell.findall(self.xml, start, end if end >= 0 else self.end)
+            raise IrregularWorkbook("the header row is not among the first rows, or not where its cells say")
+        end = self.head.find(b"<" + self.prefix + b"row ", start + 1)
+        cells = cell.findall(self.head, start, end if end >= 0 else len(self.head))
         columns = [_column_number(letters) for letters, _ in cells]
         if not cells or any(int(n) != row for _, n in cells) or columns != sorted(set(columns)):
             raise IrregularWorkbook("the header row's cells are out of order")
@@ -258,7 +273,7 @@ def _scan_workbook(path: Path, sheet_names: list[str], wanted: str | None) -> Sh
         raise IrregularWorkbook(f"parts: {type(error).__name__}") from None
     cr_escaped = scan_text(strings, 0, len(strings))
     scan = scan_sheet(xml)
-    return SheetScan(xml, scan.start, scan.end, scan.prefix, scan.cr_escaped or cr_escaped)
+    return SheetScan(scan.head, scan.prefix, scan.cr_escaped or cr_escaped)
 
 
 def scan_sheet(xml: bytes) -> SheetScan:
@@ -296,14 +311,21 @@ def scan_sheet(xml: bytes) -> SheetScan:
     if booleans and booleans != len(plain_boolean.findall(xml, start, end)):
         raise IrregularWorkbook("a boolean cell not written as 0 or 1")
     if references:
-        letters, numbers = zip(*references, strict=True)
-        last_column = _column_number(max(set(letters), key=lambda s: (len(s), s)))
-        last_row = max(map(int, set(numbers)))
+        letters, numbers = set(map(itemgetter(0), references)), set(map(itemgetter(1), references))
+        last_column = _column_number(max(letters, key=lambda s: (len(s), s)))
+        last_row = max(map(int, numbers))
         if last_column > EXCEL_MAX_COLUMN or last_row > EXCEL_MAX_ROW:
             raise IrregularWorkbook("a reference beyond Excel's sheet")
         if last_row * last_column > MAX_GRID_CELLS:
             raise IrregularWorkbook("a grid too large to hold whole")
-    return SheetScan(xml, start, end, prefix, scan_text(xml, start, end))
+    cr_escaped = scan_text(xml, start, end)
+    head_end = start  # the header is found among the first rows: keep only those, not the sheet
+    for _ in range(HEADER_ROWS_KEPT + 1):
+        head_end = xml.find(b"<" + prefix + b"row ", head_end + 1, end)
+        if head_end < 0:
+            head_end = end
+            break
+    return SheetScan(xml[start:head_end], prefix, cr_escaped)
 
 
 def scan_text(xml: bytes, start: int, end: int) -> bool:

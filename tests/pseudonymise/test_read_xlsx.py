@@ -473,6 +473,17 @@ def test_read_xlsx_a_sheet_of_too_much_xml_is_streamed_unread(
     assert read_streamed(path).rows == [["C1", None, None, None, "3"]]
 
 
+def test_read_xlsx_a_header_below_many_formatted_rows_is_streamed(tmp_path: Path) -> None:
+    """The scan keeps the first 64 row elements to find the header's physical end; a header
+    further down is read by the streaming reader, with its sheet row numbers."""
+    formatted = "".join(row(n, f'<c r="A{n}" s="5"/>') for n in range(1, 71))
+    data = formatted + header_row(71) + row(72, '<c r="A72" t="s"><v>5</v></c>')
+    path = excel_workbook(tmp_path / "export.xlsx", {"trajecten": data, "metingen": HEADER_ROW},
+                          [*map(t, HEADER), t("C1")])
+    table = read_streamed(path)
+    assert table.columns == HEADER and table.lines == [72]
+
+
 def test_read_xlsx_a_dtd_in_the_sheet_is_streamed(tmp_path: Path) -> None:
     path = one_cell(tmp_path, '<c r="E2"><v>3</v></c>')
     with zipfile.ZipFile(path) as source:
