@@ -1,9 +1,8 @@
 """Reading `export.xlsx` into the same RawTable as CSV, so everything after reading is shared.
 Numeric cells become their integer text (§9.7), date cells ISO text; row numbers are the sheet's.
 
-Two readers, one result. calamine (Rust, `python-calamine`) reads a sheet whole into a grid about
-fifteen times faster than openpyxl; openpyxl streams it row by row, and is what this module always
-used. A sheet goes to calamine only when a scan of its XML finds nothing on which the two would
+Two readers, one result. calamine (Rust, `python-calamine`) reads a sheet whole, several times
+faster than openpyxl; openpyxl streams it row by row, and is what this module always used. A sheet goes to calamine only when a scan of its XML finds nothing on which the two would
 read differently and nothing that would make calamine's grid huge: error cells (calamine reads
 `#N/A` as empty), cells without a reference, `_xHHHH_` escapes other than Excel's `_x000D_`, rich
 text whose runs lose spaces, DTDs, a few cells spread over a million rows (calamine would allocate
@@ -99,12 +98,9 @@ def read_with_calamine(path: Path, table: str) -> RawTable:
         if name is None or scan is None:
             raise DeliveryRejected([Fault("FILE_TABLE_MISSING", table=table)])
         sheet = _calamine(lambda: workbook.get_sheet_by_name(name))
-        return _table_from_grid(table, _sheet_rows(sheet), scan)
+        return _table_from_rows(table, _sheet_rows(sheet), scan)
     finally:
         workbook.close()
-
-
-_T = TypeVar("_T")
 
 
 def _sheet_rows(sheet: python_calamine.CalamineSheet) -> Iterator[list[Any]]:
@@ -119,6 +115,9 @@ def _sheet_rows(sheet: python_calamine.CalamineSheet) -> Iterator[list[Any]]:
         yield padding + values if padding else values
 
 
+_T = TypeVar("_T")
+
+
 def _calamine(call: Callable[[], _T]) -> _T:
     """calamine's errors (and a Rust panic, which Python sees as a BaseException) mean: let the
     streaming reader judge the file, as it always did."""
@@ -130,7 +129,9 @@ def _calamine(call: Callable[[], _T]) -> _T:
         raise IrregularWorkbook(f"calamine: {type(error).__name__}") from None
 
 
-def _table_from_grid(table: str, grid: Iterable[list[Any]], scan: SheetScan) -> RawTable:
+def _table_from_rows(table: str, grid: Iterable[list[Any]], scan: SheetScan) -> RawTable:
+    """The loop of `read_with_openpyxl` on calamine's values, except where the header ends: from
+    the XML, since calamine does not keep empty cells."""
     header: list[str] | None = None
     rows: list[list[str | None]] = []
     lines: list[int] = []
@@ -166,7 +167,7 @@ def _table_from_grid(table: str, grid: Iterable[list[Any]], scan: SheetScan) -> 
     return RawTable(table, header, rows, lines, ragged)
 
 
-def _text(value: Any) -> str | None:  # noqa: ANN401 - whatever calamine returns for a cell
+def _text(value: Any) -> str | None:  # Any: whatever calamine returns for a cell
     """What `_cell_text` makes of openpyxl's value, from calamine's value for the same cell."""
     kind = type(value)
     if kind is str:
@@ -190,7 +191,7 @@ def _text(value: Any) -> str | None:  # noqa: ANN401 - whatever calamine returns
     raise IrregularWorkbook(f"a {kind.__name__} cell")
 
 
-def _text_with_cr_escape(value: Any) -> str | None:  # noqa: ANN401
+def _text_with_cr_escape(value: Any) -> str | None:
     """calamine decodes Excel's `_x000D_` (a carriage return in a cell); openpyxl kept the seven
     characters. `scan_text` allows this only when every carriage return came from that escape."""
     if type(value) is str:
