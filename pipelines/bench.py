@@ -53,6 +53,8 @@ from pathlib import Path
 # rows per trajectory over the period, so 15,000 trajectories x 10 providers gives ~1.2 M
 # measurement rows and ~0.7 M trajectory rows. The default scales linearly from that.
 TARGET_TRAJECTORIES = 150_000
+# Dutch youth care: about 2.5 M trajectories in five years (issue 13, the one-off national size)
+NATIONAL_TRAJECTORIES = 2_500_000
 DEFAULT_PROVIDERS_N = 10
 DEFAULT_MONTHS = 24
 DEFAULT_OUT = Path("bench-out") / "bench.json"
@@ -227,7 +229,10 @@ def run_bench(
     repetitions: int = 5,
     profile_dir: Path | None = None,
     today: dt.date | None = None,
+    first_load_only: bool = False,
 ) -> dict:
+    """Every stage, or with `first_load_only` the floor and the first load alone (the growth
+    series runs those at several sizes)."""
     from pipelines.demo import consortium_toml, demo_months, make_irregular, settle
     from pipelines.synthetic import (
         DEFAULT_INTERVENTIONS,
@@ -314,6 +319,8 @@ def run_bench(
         rows_of(in_first_load),
     )
     stage("first_load", _run_command(profile_dir, "first_load"), rows_of(in_first_load))
+    if first_load_only:
+        return _first_load_result(stages, logs)
 
     for delivery in consortium.deliveries:
         if delivery.month == held_back:
@@ -403,6 +410,66 @@ def run_bench(
     return result
 
 
+def _first_load_result(stages: dict[str, dict], logs: Path) -> dict:
+    """Rows and wall time of the floor and the first load, as run_bench reports them."""
+    for result in stages.values():
+        rows = result["trajecten"] + result["metingen"]
+        result["rows"] = rows
+        result["rows_per_second"] = round(rows / result["wall_seconds"]) if result["wall_seconds"] else 0
+    return {"stages": stages, "logs": str(logs)}
+
+
+GROWTH_FACTORS = (1, 2, 4)
+
+
+def run_growth(
+    *, providers: int, months: int, base_trajectories: int, factors: Sequence[int], workdir: Path,
+    seed: int, today: dt.date | None = None,
+) -> dict:
+    """The first load at several sizes of one consortium (issue 13, "growth shown"): the cost
+    per million rows must stay flat as the data grow, or the pipeline does not scale linearly.
+    Each size is its own home, generated with the same irregularities."""
+    sizes = []
+    for factor in factors:
+        print(f"... growth {factor}x ({base_trajectories * factor} trajectories per provider)", flush=True)
+        result = run_bench(
+            providers=providers, months=months, trajectories_per_provider=base_trajectories * factor,
+            out=workdir / f"growth-{factor}x.json", workdir=workdir / f"growth-{factor}x", seed=seed,
+            repetitions=1, today=today, first_load_only=True,
+        )  # fmt: skip
+        first, floor = result["stages"]["first_load"], result["stages"]["floor"]
+        sizes.append({
+            "factor": factor,
+            "trajectories_per_provider": base_trajectories * factor,
+            "rows": first["rows"],
+            "first_load_seconds": first["wall_seconds"],
+            "floor_seconds": floor["wall_seconds"],
+            "seconds_per_million_rows": round(first["wall_seconds"] / first["rows"] * 1e6, 2)
+            if first["rows"] else None,
+            "peak_rss_mb": first["peak_rss_mb"],
+            "exit_status": first["exit_status"],
+        })  # fmt: skip
+    per_million = [s["seconds_per_million_rows"] for s in sizes]
+    ratio = (round(per_million[-1] / per_million[0], 2)
+             if len(sizes) > 1 and per_million[0] and per_million[-1] else None)
+    return {"sizes": sizes, "largest_vs_smallest_per_million": _target(ratio, GROWTH_LIMIT)}
+
+
+GROWTH_LIMIT = 1.2  # time per million rows at the largest size within 1.2x of the smallest
+
+
+def print_growth(growth: dict) -> None:
+    print("Growth of the first load (same consortium, more trajectories per provider):")
+    print(f"  {'size':<6}{'traj./prov.':>12}{'rows':>12}{'wall s':>9}{'s / M rows':>12}{'peak MB':>9}")
+    for s in growth["sizes"]:
+        print(f"  {str(s['factor']) + 'x':<6}{s['trajectories_per_provider']:>12,}{s['rows']:>12,}"
+              f"{s['first_load_seconds']:>9.2f}{s['seconds_per_million_rows'] or 0:>12.2f}"
+              f"{s['peak_rss_mb']:>9.0f}" + ("" if s["exit_status"] == 0 else f"  (exit {s['exit_status']})"))
+    target = growth["largest_vs_smallest_per_million"]
+    verdict = {True: "met", False: "NOT met", None: "not measured"}[target["met"]]
+    print(f"  time per million rows, largest / smallest <= {target['limit']}: {target['value']}  {verdict}")
+
+
 def _target(value: float | None, limit: float, strict: bool = False) -> dict:
     met = None if value is None else (value < limit if strict else value <= limit)
     return {"value": value, "limit": limit, "met": met}
@@ -466,6 +533,18 @@ def _parser() -> argparse.ArgumentParser:
         default=Path(env("BENCH_PROFILE_DIR")) if env("BENCH_PROFILE_DIR") else None,
         help="run each `databank run` stage under cProfile, writing <stage>.prof here",
     )  # fmt: skip
+    parser.add_argument(
+        "--growth-factors", default=env("BENCH_GROWTH_FACTORS", ",".join(map(str, GROWTH_FACTORS))),
+        help="sizes of the growth series, as multiples of --growth-base ('' skips it)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--growth-base", type=int, default=int(env("BENCH_GROWTH_BASE", "0")) or None,
+        help="trajectories per provider at 1x (default: a quarter of the main run's)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--national", action="store_true",
+        help="one first load at national size (2.5 M trajectories: Dutch youth care in five years)",
+    )  # fmt: skip
     parser.add_argument("--floor", type=Path, help=argparse.SUPPRESS)  # the floor stage itself
     return parser
 
@@ -477,18 +556,41 @@ def main(argv: Sequence[str] | None = None) -> int:
     trajectories = args.trajectories_per_provider or default_trajectories(args.providers)
     temporary = args.workdir is None
     workdir = Path(tempfile.mkdtemp(prefix="databank-bench-")) if temporary else args.workdir.resolve()
+    factors = [int(f) for f in args.growth_factors.split(",") if f.strip()]
     try:
+        if args.national:
+            national = run_bench(
+                providers=args.providers, months=args.months,
+                trajectories_per_provider=math.ceil(NATIONAL_TRAJECTORIES / args.providers),
+                out=args.out, workdir=workdir / "national", seed=args.seed, first_load_only=True,
+            )  # fmt: skip
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(json.dumps(national, indent=2) + "\n", encoding="utf-8")
+            first = national["stages"]["first_load"]
+            print(f"national first load: {first['rows']:,} rows in {first['wall_seconds']} s, "
+                  f"peak {first['peak_rss_mb']} MB (floor {national['stages']['floor']['wall_seconds']} s)")
+            return 0 if first["exit_status"] == 0 else 1
         result = run_bench(
             providers=args.providers, months=args.months,
-            trajectories_per_provider=trajectories, out=args.out, workdir=workdir,
+            trajectories_per_provider=trajectories, out=args.out, workdir=workdir / "main",
             seed=args.seed, repetitions=args.repetitions, profile_dir=args.profile_dir,
         )  # fmt: skip
+        if factors:
+            result["growth"] = run_growth(
+                providers=args.providers, months=args.months,
+                base_trajectories=args.growth_base or max(1, trajectories // 4), factors=factors,
+                workdir=workdir, seed=args.seed,
+            )  # fmt: skip
+            args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     finally:
         if temporary:
             shutil.rmtree(workdir, ignore_errors=True)
     print_table(result)
+    if "growth" in result:
+        print_growth(result["growth"])
     print(f"\nWritten {args.out}")
     failed = [name for name, s in result["stages"].items() if s["exit_status"] != 0]
+    failed += [f"growth {s['factor']}x" for s in result.get("growth", {}).get("sizes", []) if s["exit_status"]]
     return 1 if failed else 0
 
 

@@ -28,6 +28,7 @@ def test_bench_reports_every_stage_and_the_targets(
     status = bench.main([
         "--providers", "2", "--months", "2", "--trajectories-per-provider", "20",
         "--workdir", str(tmp_path / "work"), "--out", str(out), "--repetitions", "1",
+        "--growth-factors", "1,2", "--growth-base", "10",
     ])  # fmt: skip
 
     assert status == 0
@@ -42,3 +43,9 @@ def test_bench_reports_every_stage_and_the_targets(
     assert set(result["targets"]) == set(bench.TARGETS)
     assert all({"value", "limit", "met"} <= set(t) for t in result["targets"].values())
     assert set(result["queries"]["per_query_median_ms"]) == set(bench.ANALYST_QUERIES)
+    # the growth series: a real first load per size, twice the rows at twice the size
+    sizes = result["growth"]["sizes"]
+    assert [s["factor"] for s in sizes] == [1, 2]
+    assert all(s["exit_status"] == 0 and s["first_load_seconds"] > 0 for s in sizes)
+    assert sizes[0]["rows"] > 0 and 1.5 < sizes[1]["rows"] / sizes[0]["rows"] < 2.5
+    assert {"value", "limit", "met"} <= set(result["growth"]["largest_vs_smallest_per_million"])
