@@ -153,7 +153,7 @@ def build_marts_from_core(
     guard = None
     if release is not None:
         seq = start_release(con, release.build_id)
-        small, _ = changed_cells(con, k, seq)
+        small = changed_cells(con, k, seq)
         if release.protect:
             guard = ReleaseGuard(con, k, seq)
         else:

@@ -59,9 +59,6 @@ def cell_key(family: str, measure: tuple[str | None, str | None, str | None],
     return SEPARATOR.join(NULL_MARK if part is None else str(part) for part in parts)
 
 
-TRAJECTORY_FAMILY = ("trajectories", (None, None, None))
-
-
 def start_release(con: duckdb.DuckDBPyConnection, build_id: str) -> int:
     """Number this build as the next release and record its trajectory versions; returns the
     release's sequence number. Runs inside the build's transaction."""
@@ -72,8 +69,8 @@ def start_release(con: duckdb.DuckDBPyConnection, build_id: str) -> int:
     return seq
 
 
-def changed_cells(con: duckdb.DuckDBPyConnection, k: int, seq: int) -> tuple[set[str], set[str]]:
-    """(small, unchanged). Small: cells that may not be published afresh now, because their set
+def changed_cells(con: duckdb.DuckDBPyConnection, k: int, seq: int) -> set[str]:
+    """Cells that may not be published afresh now, because their set
     of trajectory versions is not one a release already showed, yet differs by fewer than k
     versions from a set that a release showed (its difference would be the figure of those
     few) or that a release hid to protect another figure ('secondary': such a hidden value is
@@ -81,8 +78,8 @@ def changed_cells(con: duckdb.DuckDBPyConnection, k: int, seq: int) -> tuple[set
     would reveal the small cell it protected). A set hidden for itself (below k, or held for a
     change of fewer than k) is not compared: its value is pinned only through the partners that
     protected it, which this rule keeps hidden; so a group that grows by one a month is shown
-    again once it grew by k. Unchanged: cells whose set equals the one last shown. Also kept as temp
-    tables release_small and release_unchanged."""
+    again once it grew by k. Also kept as temp table release_small (mark_rest_release_holds.sql);
+    release_known and release_change_since_shown are left for ReleaseGuard."""
     rows = run_sql(con, "select_release_changes", {"k": k, "seq": seq})
     latest = dict(execute(
         con, "SELECT cell, max(seq) FROM privacy.cell_publications WHERE shown GROUP BY cell"))
@@ -105,13 +102,10 @@ def changed_cells(con: duckdb.DuckDBPyConnection, k: int, seq: int) -> tuple[set
     execute(con, "CREATE OR REPLACE TEMP TABLE release_known (cell VARCHAR)")
     if same_as_shown:
         execute(con, "INSERT INTO release_known SELECT unnest(?)", [sorted(same_as_shown)])
-    unchanged = {cell for cell, base, shown, _, changed in rows
-                 if shown and changed == 0 and base == latest.get(cell)}
-    for name, cells in (("release_small", small), ("release_unchanged", unchanged)):
-        execute(con, f"CREATE OR REPLACE TEMP TABLE {name} (cell VARCHAR)")
-        if cells:
-            execute(con, f"INSERT INTO {name} SELECT unnest(?)", [sorted(cells)])
-    return small, unchanged
+    execute(con, "CREATE OR REPLACE TEMP TABLE release_small (cell VARCHAR)")
+    if small:
+        execute(con, "INSERT INTO release_small SELECT unnest(?)", [sorted(small)])
+    return small
 
 
 class ReleaseGuard:
@@ -146,9 +140,6 @@ class ReleaseGuard:
         self.con = con
         self.k = k
         self.seq = seq
-        self.latest = dict(execute(
-            con, "SELECT cell, max(seq) FROM privacy.cell_publications WHERE shown GROUP BY cell"))
-        self.unchanged = {row[0] for row in execute(con, "SELECT cell FROM release_unchanged")}
         # cells whose current set an earlier release showed: their figures are public already
         self.known = {row[0] for row in execute(con, "SELECT cell FROM release_known")}
         self.change_since_shown = dict(execute(con, "SELECT cell, changed FROM release_change_since_shown"))
@@ -452,7 +443,7 @@ def finish_release(con: duckdb.DuckDBPyConnection, release: Release, seq: int) -
     _add_missing_columns(con)
     run_sql(con, "apply_release_protection",
             {"protect": release.protect, "seq": seq, "build_id": release.build_id})
-    for temp in ("release_small", "release_unchanged", "release_known", "release_change_since_shown",
+    for temp in ("release_small", "release_known", "release_change_since_shown",
                  "release_cells_now"):
         execute(con, f"DROP TABLE IF EXISTS {temp}")
     execute(con, "DROP VIEW IF EXISTS release_cell_tokens")
