@@ -258,9 +258,12 @@ class _Figures:
         _, first, class_of = np.unique(keys, axis=0, return_index=True, return_inverse=True)
         class_of = class_of.ravel()
         representative = used[first]
-        members = [np.unique(np.concatenate([self.members[used[i]] for i in np.flatnonzero(class_of == c)]))
-                   for c in range(first.size)]
-        unlinked = np.array([self.unlinked[used[class_of == c]].any() for c in range(first.size)], dtype=bool)
+        by_class = np.argsort(class_of, kind="stable")
+        bounds = np.searchsorted(class_of[by_class], np.arange(first.size + 1))
+        members = [np.unique(np.concatenate([self.members[used[i]] for i in by_class[start:end]]))
+                   for start, end in zip(bounds[:-1], bounds[1:], strict=True)]
+        unlinked = np.zeros(first.size, dtype=bool)
+        np.logical_or.at(unlinked, class_of, self.unlinked[used])
         old_part = self.old_basis[:, representative]
         # in merged coordinates the earlier figures' rows are the basis's columns, one per class
         class_matrix = np.vstack([old_part, fresh[:, representative]])
@@ -268,7 +271,8 @@ class _Figures:
         found = small_new_combination(class_matrix, is_old, members, k, unlinked=unlinked)
         if found is None:
             return None
-        sizes = {tuple(row): float(row @ np.array([m.size for m in members])) for row in fresh[:, representative]}
+        member_counts = np.array([m.size for m in members], dtype=float)
+        sizes = {tuple(row): float(row @ member_counts) for row in fresh[:, representative]}
         candidates = [(group, self.fresh_incidence[self.fresh[group]][representative]) for group in shown_groups]
         touching = [(group, row) for group, row in candidates if row[found].any()] or candidates
         chosen, _ = min(touching, key=lambda item: (sizes[tuple(item[1])], shown_groups.index(item[0])))
@@ -373,7 +377,8 @@ def small_new_combination(class_matrix: np.ndarray, is_old: np.ndarray, members:
         if scale < 1e-9:
             return None
         support = small[np.abs(vector_on_small) > 1e-7 * scale]
-        count = np.unique(np.concatenate([members[c] for c in support])).size
+        total = sizes[support].sum()  # a trajectory can lie in several classes: at least the union
+        count = total if 0 < total < k else np.unique(np.concatenate([members[c] for c in support])).size
         if count == 0 and unlinked[support].any():
             count = 1
         if not 0 < count < k:
