@@ -36,6 +36,10 @@ Simplifications an analyst would make and the benchmark's data never hit: no col
 header aliases, no size limits on files, no row numbers or steward reports, a record with too many
 fields is skipped by pandas rather than counted as faulty.
 
+Not for real deliveries: its parquet files carry primary suppression only (a hidden count may
+follow from shown ones by subtraction), so they are no publication. It reads raw identifiers only
+in memory and writes nothing but the two marts.
+
 Usage: python -m pipelines.yardstick LANDING_DIR [LANDING_DIR ...] OUT_DIR
            [--consortium consortium.toml] [--key-file F] [--k N] [--today YYYY-MM-DD]
 It prints one JSON line (deliveries, rows read, mart rows) and never a value from a file.

@@ -43,7 +43,14 @@ from pipelines.synthetic import (
     write_step,
     write_synthetic_consortium,
 )
-from tests.builders import make_home
+from tests.builders import (
+    TEST_CONSORTIUM,
+    DeliveryWriter,
+    make_home,
+    measurement,
+    teams_toml,
+    trajectory,
+)
 from tests.pipelines.test_differential import charts_not_drawn, with_team_codes
 from tests.reference_marts import (
     INDICATOR_FIGURES,
@@ -56,7 +63,7 @@ from warehouse.home import DatabankHome
 K = 3
 MONTHS = ("2025-03", "2025-04", "2025-05", "2025-06", "2025-07", "2025-08")
 TODAY = dt.date(2025, 11, 20)
-SEED = 7
+SEED = 6  # a schedule with every kind of delivery: see the first test
 SCORE_KEY = ("level", "organisation", "team", "intervention", "period", "instrument", "schaal",
              "informant")  # fmt: skip
 GROUP_KEY = SCORE_KEY[:5]
@@ -177,7 +184,7 @@ def _failure(problems: list[str], what: str) -> str:
 def _irregular() -> IrregularConsortium:
     return irregular_consortium(
         months=MONTHS, providers=dict(list(DEFAULT_PROVIDERS.items())[:3]),
-        trajectories_per_provider=40, seed=SEED, steps=3,
+        trajectories_per_provider=60, seed=SEED, steps=3,
     )  # fmt: skip
 
 
@@ -198,12 +205,14 @@ def scratch_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> DatabankHom
 
 
 def test_yardstick_consortium_has_what_the_tests_claim() -> None:
-    """The premises of the tests below: the schedule of SEED has workbooks, corrections, late
-    months, rejected deliveries and an unregistered provider folder."""
-    kinds = {d.kind for d in _irregular().schedule}
-    assert {"late", "correction", "unregistered"} <= kinds, kinds
-    assert any(d.workbook and d.accepted for d in _irregular().schedule)
-    assert any(d.fault == "column_missing" for d in _irregular().schedule)
+    """The premises of the tests below: the schedule of SEED has workbooks, late months, an
+    accepted correction, a rejected correction (the earlier version stays in force), a rejected
+    first delivery that is delivered again, and an unregistered provider folder."""
+    schedule = _irregular().schedule
+    kinds = {(d.kind, d.fault) for d in schedule}
+    assert {("late", None), ("correction", None), ("correction", "column_missing"), ("redelivery", None),
+            ("unregistered", "unregistered")} <= kinds, kinds  # fmt: skip
+    assert any(d.workbook and d.accepted for d in schedule)
 
 
 def test_yardstick_matches_reference_marts_on_an_irregular_consortium(tmp_path: Path) -> None:
@@ -227,7 +236,49 @@ def test_yardstick_matches_reference_marts_on_an_irregular_consortium(tmp_path: 
         problems, step_shown = compare_with_reference(yardstick_marts(tmp_path / "out"), reference)
         assert not problems, _failure(problems, f"step {step}")
         shown += step_shown
-    assert shown >= 200  # enough shown cells that "equal" says something
+    assert shown >= 150  # enough shown cells that "equal" says something
+
+
+def _consortium_n_ended(out: Path) -> int:
+    indicators = pd.read_parquet(out / "trajectory_indicators.parquet")
+    row = indicators[(indicators["level"] == "consortium") & (indicators["period"] == "all")]
+    return int(row["n_ended"].iloc[0])
+
+
+def test_yardstick_objection_in_a_later_month_reaches_back(
+    tmp_path: Path, write_delivery: DeliveryWriter
+) -> None:
+    """A client who objects in February loses the trajectory that ended in January too
+    (delivery-format.md §3; the pipeline's warehouse/sql/purge_objections.sql); without the
+    objection both ended trajectories count."""
+    config = tmp_path / "consortium.toml"
+    config.write_text(TEST_CONSORTIUM.format(k=1) + teams_toml({"de-boog": ["Team Noord"]}), encoding="utf-8")
+    ended_in = {"2025-01": {"einddatum": "20-01-2025", "reden_einde": "1"},
+                "2025-02": {"einddatum": "20-02-2025", "reden_einde": "1"}}  # fmt: skip
+    counts = {}
+    for objects in (False, True):
+        landing = tmp_path / f"landing-{objects}"
+        write_delivery(landing, "de-boog", "2025-01", [trajectory(1), trajectory(2, **ended_in["2025-01"])],
+                       [measurement(2, "start", "05-01-2025", "70"), measurement(2, "eind", "19-01-2025", "50")])  # fmt: skip
+        write_delivery(landing, "de-boog", "2025-02", [
+            trajectory(1, **ended_in["2025-02"]),
+            trajectory(99, clientnummer="C00002", bezwaar="ja" if objects else "nee"),
+        ])  # fmt: skip
+        summary = yardstick.run([str(landing), str(tmp_path / f"out-{objects}"), "--consortium", str(config),
+                                 "--today", TODAY.isoformat()])  # fmt: skip
+        assert summary["rejected"] == []
+        counts[objects] = _consortium_n_ended(tmp_path / f"out-{objects}")
+    assert counts == {False: 2, True: 1}
+
+
+def test_yardstick_says_what_is_wrong_without_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert yardstick.main([str(tmp_path / "nowhere"), str(tmp_path / "out")]) == 2
+    assert yardstick.main([str(tmp_path), str(tmp_path / "out"), "--consortium", str(tmp_path / "none.toml")]) == 2
+    err = capsys.readouterr().err
+    assert "nowhere: no such landing folder" in err and "none.toml: no consortium configuration" in err
+    assert "Traceback" not in err
 
 
 @pytest.mark.slow
