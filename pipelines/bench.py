@@ -24,7 +24,11 @@ are those of that stage alone:
 4. correction  one old month of the first provider resent with a few changes (`write_correction`);
 5. nothing_new `databank run` with nothing new in landing;
 6. queries     ten typical analyst queries on `publish/analyst.duckdb`, median of repetitions
-               (in this process: a query's latency, not a process's).
+               (in this process: a query's latency, not a process's);
+7. yardstick   `python -m pipelines.yardstick` (a straightforward pandas script computing the
+               same marts under the same contract, issue 13) on exactly the first load's files,
+               run between the floor and the first load; the target is the first load at least
+               5x faster. Not run by the growth series.
 
 Options come from the command line or the environment (BENCH_PROVIDERS, BENCH_MONTHS,
 BENCH_TRAJECTORIES_PER_PROVIDER, BENCH_OUT, BENCH_WORKDIR, BENCH_SEED, BENCH_PROFILE_DIR).
@@ -47,6 +51,10 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from warehouse.home import DatabankHome
 
 # The issue's scale: >= 150,000 trajectories and >= 1,000,000 measurement rows across the
 # deliveries. Measured with this generator (24 months): ~8 measurement rows and ~4.8 trajectory
@@ -65,6 +73,7 @@ TARGETS = {
     "nothing_new_seconds": 5.0,
     "peak_memory_mb": 1024.0,  # during the first load
     "query_median_ms": 50.0,
+    "yardstick_vs_first_load": 5.0,  # the pandas yardstick takes >= 5x the first load (issue 13)
 }
 
 # Ten questions an analyst asks first (README "For analysts").
@@ -111,7 +120,8 @@ ANALYST_QUERIES: dict[str, str] = {
     ),
 }
 
-STAGES = ("floor", "first_load", "new_month", "correction", "nothing_new")
+STAGES = ("floor", "yardstick", "first_load", "new_month", "correction", "nothing_new")
+STAGE_LABELS = {"yardstick": "pandas yardstick"}
 
 
 def default_trajectories(providers: int) -> int:
@@ -198,6 +208,29 @@ def _run_command(profile_dir: Path | None, stage: str) -> list[str]:
         sys.executable, "-m", "cProfile", "-o", str(profile_dir / f"{stage}.prof"),
         "-m", "pipelines.cli", "run",
     ]  # fmt: skip
+
+
+def _yardstick_command(home: DatabankHome, out: Path, today: dt.date) -> list[str]:
+    """The pandas yardstick on the home's landing folder, with the consortium's configuration and
+    key, judging months against the same day as the pipeline."""
+    return [
+        sys.executable, "-m", "pipelines.yardstick", str(home.landing), str(out),
+        "--consortium", str(home.config_dir / "consortium.toml"), "--key-file", str(home.key_file),
+        "--today", today.isoformat(),
+    ]  # fmt: skip
+
+
+def _yardstick_summary(log: Path) -> dict[str, int]:
+    """What the yardstick says it read and wrote (its last output line, JSON)."""
+    lines = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+    try:
+        summary = json.loads(lines[-1])
+    except (IndexError, json.JSONDecodeError):
+        return {}
+    return {
+        "rows_read_by_yardstick": summary["rows_read"],
+        "yardstick_mart_rows": summary["outcome_scores"] + summary["trajectory_indicators"],
+    }
 
 
 def _query_latencies(publication: Path, repetitions: int) -> dict[str, float]:
@@ -318,6 +351,9 @@ def run_bench(
         [sys.executable, "-m", "pipelines.bench", "--floor", str(home.landing)],
         rows_of(in_first_load),
     )
+    if not first_load_only:
+        stage("yardstick", _yardstick_command(home, workdir / "yardstick-out", today), rows_of(in_first_load))
+        stages["yardstick"].update(_yardstick_summary(logs / "yardstick.log"))
     stage("first_load", _run_command(profile_dir, "first_load"), rows_of(in_first_load))
     if first_load_only:
         return _first_load_result(stages, logs)
@@ -372,6 +408,11 @@ def run_bench(
         ),
         "peak_memory_mb": _target(first["peak_rss_mb"], TARGETS["peak_memory_mb"]),
         "query_median_ms": _target(query_median, TARGETS["query_median_ms"], strict=True),
+        "yardstick_vs_first_load": _target(
+            round(stages["yardstick"]["wall_seconds"] / first["wall_seconds"], 2)
+            if first["wall_seconds"] and stages["yardstick"]["exit_status"] == 0 else None,
+            TARGETS["yardstick_vs_first_load"], at_least=True,
+        ),
     }
     result = {
         "taken_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -470,8 +511,14 @@ def print_growth(growth: dict) -> None:
     print(f"  time per million rows, largest / smallest <= {target['limit']}: {target['value']}  {verdict}")
 
 
-def _target(value: float | None, limit: float, strict: bool = False) -> dict:
-    met = None if value is None else (value < limit if strict else value <= limit)
+def _target(value: float | None, limit: float, strict: bool = False, at_least: bool = False) -> dict:
+    """`at_least`: the value must reach the limit (a speed-up), else stay within it."""
+    if value is None:
+        met = None
+    elif at_least:
+        met = value >= limit
+    else:
+        met = value < limit if strict else value <= limit
     return {"value": value, "limit": limit, "met": met}
 
 
@@ -484,11 +531,11 @@ def print_table(result: dict) -> None:
         f"{scale['trajecten_rows']:,} trajecten + {scale['metingen_rows']:,} metingen rows "
         f"({scale['landing_mb']} MB), generated in {scale['generate_seconds']} s"
     )
-    print(f"  {'stage':<13}{'deliv.':>7}{'rows':>11}{'wall s':>9}{'x floor':>9}{'rows/s':>11}{'peak MB':>9}")
+    print(f"  {'stage':<17}{'deliv.':>7}{'rows':>11}{'wall s':>9}{'x floor':>9}{'rows/s':>11}{'peak MB':>9}")
     for name, s in result["stages"].items():
         ratio = "-" if s["ratio_to_floor"] is None else f"{s['ratio_to_floor']:.2f}"
         print(
-            f"  {name:<13}{s['deliveries']:>7}{s['rows']:>11,}{s['wall_seconds']:>9.2f}"
+            f"  {STAGE_LABELS.get(name, name):<17}{s['deliveries']:>7}{s['rows']:>11,}{s['wall_seconds']:>9.2f}"
             f"{ratio:>9}{s['rows_per_second']:>11,}{s['peak_rss_mb']:>9.0f}"
             + ("" if s["exit_status"] == 0 else f"  (exit {s['exit_status']})")
         )
@@ -496,17 +543,18 @@ def print_table(result: dict) -> None:
     if queries["per_query_median_ms"]:
         print(f"  analyst queries: median {queries['median_ms']} ms over {len(queries['per_query_median_ms'])} "
               f"queries (slowest {max(queries['per_query_median_ms'].values())} ms)")
-    print("Targets (issue 6):")
+    print("Targets (issues 6 and 13):")
     labels = {
         "first_load_vs_floor": "first load <= 3x floor",
         "new_month_vs_first_load": "new month <= 10 % of first load",
         "nothing_new_seconds": "nothing new <= 5 s",
         "peak_memory_mb": "peak memory (first load) <= 1024 MB",
         "query_median_ms": "query median < 50 ms",
+        "yardstick_vs_first_load": "first load >= 5x faster than pandas yardstick",
     }
     for key, target in result["targets"].items():
         verdict = {True: "met", False: "NOT met", None: "not measured"}[target["met"]]
-        print(f"  {labels[key]:<38}{target['value']!s:>10}  {verdict}")
+        print(f"  {labels[key]:<47}{target['value']!s:>10}  {verdict}")
 
 
 def _parser() -> argparse.ArgumentParser:

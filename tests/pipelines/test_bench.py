@@ -2,7 +2,8 @@
 
 To stay fast, only the first load runs the real `databank run` (which also publishes the copy the
 analyst queries are timed on); the later `databank run` stages run a stand-in process, so this
-checks the benchmark's plumbing, not the pipeline (tests/pipelines/test_run.py does that)."""
+checks the benchmark's plumbing, not the pipeline (tests/pipelines/test_run.py does that). The
+pandas yardstick stage runs for real (tests/pipelines/test_yardstick.py checks its figures)."""
 
 from __future__ import annotations
 
@@ -40,6 +41,11 @@ def test_bench_reports_every_stage_and_the_targets(
         assert stage["exit_status"] == 0, name
         assert {"rows", "rows_per_second", "ratio_to_floor"} <= set(stage)
     assert result["stages"]["floor"]["rows"] == result["stages"]["first_load"]["rows"] > 0
+    # the pandas yardstick (a real run, not a stand-in) read every row of the first load's files
+    yardstick = result["stages"]["yardstick"]
+    assert yardstick["rows_read_by_yardstick"] == yardstick["rows"] == result["stages"]["first_load"]["rows"]
+    assert yardstick["yardstick_mart_rows"] > 0
+    assert result["targets"]["yardstick_vs_first_load"]["value"] > 0
     assert set(result["targets"]) == set(bench.TARGETS)
     assert all({"value", "limit", "met"} <= set(t) for t in result["targets"].values())
     assert set(result["queries"]["per_query_median_ms"]) == set(bench.ANALYST_QUERIES)
