@@ -193,7 +193,9 @@ class ReleaseGuard:
                 execute(self.con, "INSERT INTO release_guard_same_as SELECT unnest(?), unnest(?), unnest(?)",
                         [[r for r, _ in keys], [v for _, v in keys], [mapping[key] for key in keys]])
             classes = run_sql(self.con, "select_release_guard_classes",
-                              {"seq": self.seq, "prefix": prefix, "fresh_count": len(groups)})
+                              {"seq": self.seq, "prefix": prefix, "fresh_count": len(groups),
+                               "family": family, "instrument": instrument, "schaal": schaal,
+                               "informant": informant})
             loaded.append(_Figures.from_classes(classes, groups, self.k))
         for temp in ("release_guard_fresh", "release_guard_figures", "release_guard_same_as"):
             execute(self.con, f"DROP TABLE IF EXISTS {temp}")

@@ -91,7 +91,10 @@ expanded AS (
 SELECT
     release_cell(family, instrument, schaal, informant, level, organisation, group_team,
                  group_intervention, period) AS cell,
-    trajectory_ref, value_hash, first_seq, last_seq, coalesce(unlinked, false) AS unlinked
+    trajectory_ref, value_hash, first_seq, last_seq, coalesce(unlinked, false) AS unlinked,
+    -- the measure as columns too: a query about one measure filters on them, so the expansion
+    -- above runs over that measure's versions only (a filter on `cell` cannot be pushed down)
+    family, instrument, schaal, informant
 FROM expanded;
 
 -- The size of every cell now (n_ended per trajectory cell, n_paired per score cell).

@@ -22,6 +22,8 @@ WITH versions AS (
     JOIN release_cell_tokens AS e USING (cell)
     LEFT JOIN release_guard_same_as AS s USING (trajectory_ref, value_hash)
     WHERE e.first_seq <= f.seq AND coalesce(e.last_seq, $seq) >= f.seq
+      AND e.family = $family AND e.instrument IS NOT DISTINCT FROM $instrument
+      AND e.schaal IS NOT DISTINCT FROM $schaal AND e.informant IS NOT DISTINCT FROM $informant
 ),
 patterns AS (
     SELECT trajectory_ref, value_hash, list(DISTINCT figure ORDER BY figure) AS figures,
