@@ -37,7 +37,7 @@ from warehouse.connection import open_warehouse
 from warehouse.crash import crash_point
 from warehouse.home import DatabankHome
 from warehouse.ledger import is_pending
-from warehouse.load import DeliveryRecord, stage_waiting_intake, write_intake
+from warehouse.load import DeliveryIntake, DeliveryRecord, stage_waiting_intake, write_intake
 from warehouse.minimise import convert_old_rows
 from warehouse.privacy import erasure_tokens
 from warehouse.pseudonym_keys import ensure_key_ring_covers_warehouse
@@ -106,10 +106,12 @@ def read_deliveries_into_intake(
             verdicts = judge_deliveries([w.read for w in waiting], config)
         except Exception as error:
             raise _read_step_failed(error, where) from None
+        intakes = []
         for item, validated in zip(waiting, verdicts, strict=True):
-            outcomes.append(
-                _record_judged(con, home, config_hash, quality, anonymity, pseudonymiser.clock, item, validated)
-            )
+            outcome, intake = _record_judged(home, config_hash, quality, anonymity, pseudonymiser.clock, item, validated)
+            outcomes.append(outcome)
+            intakes.append(intake)
+        write_intake(con, intakes)  # the batch in one transaction: a statement per table
         waiting.clear()
 
     for provider, month in deliveries:
@@ -148,7 +150,6 @@ def _read_step_failed(error: Exception, where: str) -> ReadStepFailed:
 
 
 def _record_judged(
-    con: duckdb.DuckDBPyConnection,
     home: DatabankHome,
     config_hash: str,
     quality: QualityConfig,
@@ -156,9 +157,9 @@ def _record_judged(
     clock: TrajectoryClock,
     item: _Waiting,
     validated: ValidatedDelivery,
-) -> DeliveryOutcome:
-    """The steward's reports (from the validated rows, dates and all), then the delivery's rows,
-    minimised, and its lineage into intake."""
+) -> tuple[DeliveryOutcome, DeliveryIntake]:
+    """The steward's reports (from the validated rows, dates and all), and what intake will hold
+    of the delivery: its rows, minimised, and its lineage."""
     provider, month, fingerprint = item.provider, item.month, item.fingerprint
     verdict = validated.verdict
     crash_point("read:judged")
@@ -191,10 +192,7 @@ def _record_judged(
         fault_codes=file_codes,
         config_hash=config_hash,
     )
-    write_intake(
-        con, record, trajectories, measurements, validated.quarantine, validated.objections
-    )
-    return outcome
+    return outcome, DeliveryIntake(record, trajectories, measurements, validated.quarantine, validated.objections)
 
 
 def _is_delivery_folder(folder: Path) -> bool:

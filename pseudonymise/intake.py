@@ -9,7 +9,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from pseudonymise.pseudonyms import Pseudonymiser
@@ -92,27 +94,27 @@ def derive_pc4(postcode: str | None) -> tuple[str | None, bool]:
     return (match.group(1), False) if match else (None, True)
 
 
-def _check_header(table: RawTable, faults: list[Fault]) -> None:
+def _check_header(table: str, header: list[str], faults: list[Fault]) -> None:
     """Header names are echoed only when the header is genuine: with required columns missing
     the 'header' may be a data row (an export without its header line), so no name is shown."""
-    present = set(table.columns)
-    missing = [name for name in required_columns(table.name) if name not in present]
+    present = set(header)
+    missing = [name for name in required_columns(table) if name not in present]
     if missing:
         raise DeliveryRejected(
-            [Fault("FILE_REQUIRED_COLUMN_MISSING", table=table.name, column=name) for name in missing]
+            [Fault("FILE_REQUIRED_COLUMN_MISSING", table=table, column=name) for name in missing]
         )
     seen: set[str] = set()
     duplicates: list[Fault] = []
-    for name in table.columns:
+    for name in header:
         if name and name in seen:
-            shown = name if name in COLUMNS[table.name] else "(kolom buiten het aanleverformat)"
-            duplicates.append(Fault("FILE_DUPLICATE_COLUMN", table=table.name, column=shown))
+            shown = name if name in COLUMNS[table] else "(kolom buiten het aanleverformat)"
+            duplicates.append(Fault("FILE_DUPLICATE_COLUMN", table=table, column=shown))
         seen.add(name)
     if duplicates:
         raise DeliveryRejected(duplicates)
-    for name in table.columns:
-        if name not in COLUMNS[table.name]:
-            faults.append(Fault("WARN_COLUMN_DROPPED", table=table.name, column=_safe_column(name)))
+    for name in header:
+        if name not in COLUMNS[table]:
+            faults.append(Fault("WARN_COLUMN_DROPPED", table=table, column=_safe_column(name)))
 
 
 def _safe_column(name: str) -> str:
@@ -121,247 +123,302 @@ def _safe_column(name: str) -> str:
     return cleaned or "(naamloos)"
 
 
-def _column_getter(table: RawTable) -> Callable[[str], list[str | None]]:
-    index = {name: i for i, name in enumerate(table.columns)}
+# --- columns: each rule below is one expression over a whole column --------------------------
+#
+# A table is held as one object array per column (str or None) beside the physical line of each
+# record. A rule is computed once per distinct value (a set and a dict: hashing in C) and mapped back
+# to the rows, so its Python cost follows the number of distinct values, not of rows; the rows
+# that break it are a boolean mask, and only they become Fault objects, in row order.
 
-    def column(name: str) -> list[str | None]:
-        i = index.get(name)
-        if i is None:
-            return [None] * len(table.rows)
-        return [row[i] for row in table.rows]
 
-    return column
+@dataclass
+class _Columns:
+    """One table after reading, column by column; `keep` filters every column and the lines."""
+
+    name: str
+    values: dict[str, np.ndarray]
+    lines: np.ndarray  # int64, the physical line of each record (§9.5)
+    ragged_lines: list[int]
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def column(self, name: str) -> np.ndarray:
+        """A column's values; a column the delivery lacks is all absent."""
+        found = self.values.get(name)
+        return found if found is not None else np.full(len(self.lines), None, dtype=object)
+
+    def keep(self, mask: np.ndarray) -> _Columns:
+        if mask.all():
+            return self
+        lines = self.lines[mask]
+        kept = set(lines.tolist())
+        return _Columns(
+            self.name, {name: values[mask] for name, values in self.values.items()}, lines,
+            [line for line in self.ragged_lines if line in kept],
+        )
+
+
+def _columns(table: RawTable, header: list[str]) -> _Columns:
+    """The table's allow-listed columns under its (mapped) header: the rows transposed once."""
+    count = len(table.rows)
+    transposed = list(zip(*table.rows, strict=True)) if count else [() for _ in header]
+    values: dict[str, np.ndarray] = {}
+    for name, cells in zip(header, transposed, strict=True):
+        if name in COLUMNS[table.name] and name not in values:  # the allow-list (§5)
+            column = np.empty(count, dtype=object)
+            column[:] = cells
+            values[name] = column
+    return _Columns(table.name, values, np.asarray(table.lines, dtype="int64"), list(table.ragged_lines))
+
+
+def _per_distinct(values: np.ndarray, convert: Callable[[str], object], absent: object = None) -> np.ndarray:
+    """`convert` applied once per distinct present value and mapped back to every row (object
+    array); an absent value gives `absent`. The distinct values are a set and the mapping back a
+    dict lookup per row, both in C: a delivery's columns are a few thousand values, where
+    pd.factorize's fixed cost per call outweighed its speed per value."""
+    cells = values.tolist()
+    converted: dict[str | None, object] = {v: convert(v) for v in set(cells) if v is not None}
+    converted[None] = absent
+    result = np.empty(len(cells), dtype=object)
+    result[:] = list(map(converted.__getitem__, cells))
+    return result
+
+
+def _faults_where(
+    mask: np.ndarray, lines: np.ndarray, faults: list[Fault], code: str, table: str, column: str,
+    values: np.ndarray | None = None, detail: str | None = None,
+) -> None:
+    """One fault per row of `mask`, in row order; `values` only from a column that identifies
+    no one (§9.13)."""
+    rows = np.flatnonzero(mask)
+    if not len(rows):
+        return
+    shown = values[rows].tolist() if values is not None else [None] * len(rows)
+    for line, value in zip(lines[rows].tolist(), shown, strict=True):
+        faults.append(Fault(code, table=table, row=line, column=column, value=value, detail=detail))
+
+
+def _absent(values: np.ndarray) -> np.ndarray:
+    return pd.isna(values)
+
+
+_VALID, _INVALID, _AFTER = 0, 1, 2
+_NAT = np.datetime64("NaT", "ns").astype("int64")  # a date as int64 nanoseconds: NaT's value
+
+
+def _judged_date(text: str) -> tuple[int, int]:
+    """A delivered date (int64 nanoseconds since 1970) and its verdict (§2): one that does not
+    parse or lies before 1900 is invalid; one after 2200 cannot lie in or before any reporting
+    month."""
+    parsed = parse_date(text)
+    if parsed is None or parsed.year < EARLIEST_YEAR:
+        return _NAT, _INVALID
+    if parsed.year > LATEST_YEAR:
+        return _NAT, _AFTER
+    return (parsed - _UNIX_DAY).days * _NS_PER_DAY, _VALID
+
+
+_UNIX_DAY = dt.date(1970, 1, 1)
+_NS_PER_DAY = 86_400 * 10**9
 
 
 def _parse_dates(
-    values: list[str | None], table: str, column: str, lines: list[int], faults: list[Fault]
-) -> list[dt.date | None]:
-    cache: dict[str, dt.date | None] = {}
-    parsed: list[dt.date | None] = []
-    for value, line in zip(values, lines, strict=True):
-        if value is None:
-            parsed.append(None)
-            continue
-        if value not in cache:
-            cache[value] = parse_date(value)
-        result = cache[value]
-        if result is None or result.year < EARLIEST_YEAR:
-            faults.append(Fault("ROW_DATE_INVALID", table=table, row=line, column=column))
-            result = None
-        elif result.year > LATEST_YEAR:
-            faults.append(Fault("ROW_DATE_AFTER_MONTH", table=table, row=line, column=column))
-            result = None
-        parsed.append(result)
-    return parsed
+    values: np.ndarray, table: str, column: str, lines: np.ndarray, faults: list[Fault]
+) -> pd.Series:
+    cells = values.tolist()
+    judged = {v: _judged_date(v) for v in set(cells) if v is not None}
+    stamps = {v: stamp for v, (stamp, _) in judged.items()} | {None: _NAT}
+    verdict_of = {v: verdict for v, (_, verdict) in judged.items()} | {None: _VALID}  # absent: see the required rules
+    dates = np.fromiter(map(stamps.__getitem__, cells), dtype="int64", count=len(cells)).view("datetime64[ns]")
+    verdicts = np.fromiter(map(verdict_of.__getitem__, cells), dtype="int8", count=len(cells))
+    rows = np.flatnonzero(verdicts != _VALID)
+    for line, verdict in zip(lines[rows].tolist(), verdicts[rows].tolist(), strict=True):
+        code = "ROW_DATE_INVALID" if verdict == _INVALID else "ROW_DATE_AFTER_MONTH"
+        faults.append(Fault(code, table=table, row=line, column=column))
+    return pd.Series(dates, dtype="datetime64[ns]")
 
 
 def _parse_numbers(
-    values: list[str | None], table: str, column: str, lines: list[int], faults: list[Fault]
-) -> list[float | None]:
-    parsed: list[float | None] = []
-    for value, line in zip(values, lines, strict=True):
-        number = parse_number(value)
-        if value is not None and number is None:
-            faults.append(Fault("ROW_NUMBER_INVALID", table=table, row=line, column=column, value=value))
-        parsed.append(number)
-    return parsed
+    values: np.ndarray, table: str, column: str, lines: np.ndarray, faults: list[Fault]
+) -> pd.Series:
+    cells = values.tolist()
+    parsed = {v: _NAN if (n := parse_number(v)) is None else n for v in set(cells) if v is not None}
+    numbers = np.fromiter(map((parsed | {None: _NAN}).__getitem__, cells), dtype="float64", count=len(cells))
+    _faults_where(np.isnan(numbers) & ~_absent(values), lines, faults, "ROW_NUMBER_INVALID", table, column, values)
+    return pd.Series(numbers, dtype="float64")
+
+
+_NAN = float("nan")
 
 
 def _parse_codes(
-    values: list[str | None], table: str, column: str, lines: list[int], faults: list[Fault],
-    allowed: str,
-) -> list[int | None]:
-    parsed: list[int | None] = []
-    for value, line in zip(values, lines, strict=True):
-        if value is None:
-            parsed.append(None)
-        elif _INTEGER.match(value):
-            parsed.append(int(value))
-        else:
-            faults.append(
-                Fault("ROW_CODE_UNKNOWN", table=table, row=line, column=column, value=value, detail=allowed)
-            )
-            parsed.append(None)
-    return parsed
+    values: np.ndarray, table: str, column: str, lines: np.ndarray, faults: list[Fault], allowed: str,
+) -> pd.Series:
+    cells = values.tolist()
+    codes = {v: int(v) if _INTEGER.match(v) else -1 for v in set(cells) if v is not None} | {None: -1}
+    parsed = np.fromiter(map(codes.__getitem__, cells), dtype="int64", count=len(cells))  # -1: none
+    unknown = (parsed < 0) & ~_absent(values)
+    _faults_where(unknown, lines, faults, "ROW_CODE_UNKNOWN", table, column, values, detail=allowed)
+    return pd.Series(pd.arrays.IntegerArray(np.maximum(parsed, 0), parsed < 0))
 
 
 def _required_identifier_faults(
-    values: list[str | None], table: str, column: str, lines: list[int], faults: list[Fault]
+    values: np.ndarray, table: str, column: str, lines: np.ndarray, faults: list[Fault]
 ) -> None:
-    for value, line in zip(values, lines, strict=True):
-        if value is None:
-            faults.append(Fault("ROW_REQUIRED_EMPTY", table=table, row=line, column=column))
+    _faults_where(_absent(values), lines, faults, "ROW_REQUIRED_EMPTY", table, column)
+
+
+def _bsns(raw: np.ndarray) -> np.ndarray:
+    """Each delivered BSN normalised (§3, §9.7), or None when absent or failing the elfproef."""
+    return _per_distinct(raw, normalise_bsn)
+
+
+def _client_pseudonyms(
+    pseudonymiser: Pseudonymiser, provider: str, clientnummers: np.ndarray, bsns: np.ndarray
+) -> np.ndarray:
+    """The BSN's pseudonym where a valid BSN was given, else the provider's client number's;
+    None when neither is there."""
+    without_bsn = _absent(bsns)
+    by_bsn = _per_distinct(bsns, lambda b: pseudonymiser.client(provider, "", b))
+    by_number = _per_distinct(
+        np.where(without_bsn, clientnummers, None), lambda c: pseudonymiser.client(provider, c, None)
+    )
+    return np.where(without_bsn, by_number, by_bsn)
 
 
 def _drop_objections(
-    trajecten: RawTable, metingen: RawTable, faults: list[Fault], provider: str,
+    trajecten: _Columns, metingen: _Columns, faults: list[Fault], provider: str,
     pseudonymiser: Pseudonymiser,
-) -> tuple[RawTable, RawTable, dict[str, int], pd.DataFrame]:
+) -> tuple[_Columns, _Columns, dict[str, int], pd.DataFrame]:
     """`bezwaar = ja` rows and their measurements leave before any other step (§3); only the
     objecting clients' pseudonyms are kept, to remove what earlier months delivered of them."""
-    column = _column_getter(trajecten)
-    bezwaar = column("bezwaar")
-    traject_ids = column("traject_id")
-    objecting: set[str] = set()
-    objectors: set[tuple[str | None, str]] = set()
-    keep: list[int] = []
-    for i, (value, traject_id, clientnummer, raw_bsn) in enumerate(
-        zip(bezwaar, traject_ids, column("clientnummer"), column("bsn"), strict=True)
-    ):
-        normalised = value.lower() if value else None
-        if normalised == "ja":
-            if traject_id is not None:
-                objecting.add(traject_id)
-            if clientnummer is not None:
-                bsn = normalise_bsn(raw_bsn) if raw_bsn else None
-                objectors.add((
-                    pseudonymiser.client(provider, clientnummer, bsn) if bsn else None,
-                    pseudonymiser.local_client(provider, clientnummer),
-                ))
-            continue
-        if normalised not in (None, "nee"):
-            faults.append(
-                Fault("ROW_CODE_UNKNOWN", table=TRAJECTEN, row=trajecten.lines[i], column="bezwaar",
-                      value=value, detail="ja, nee of leeg")
-            )
-        keep.append(i)
-    m_ids = _column_getter(metingen)("traject_id")
-    m_keep = [i for i, t in enumerate(m_ids) if t is None or t not in objecting]
-    kept_trajecten, kept_metingen = _rows_kept(trajecten, keep), _rows_kept(metingen, m_keep)
-    excluded = {
-        TRAJECTEN: len(trajecten.rows) - len(keep),
-        METINGEN: len(metingen.rows) - len(m_keep),
-    }
-    objections = pd.DataFrame(sorted(objectors, key=lambda o: o[1]), columns=OBJECTION_FIELDS)
-    return kept_trajecten, kept_metingen, excluded, objections
-
-
-def _rows_kept(table: RawTable, keep: list[int]) -> RawTable:
-    kept_lines = {table.lines[i] for i in keep}
-    return RawTable(
-        table.name, table.columns, [table.rows[i] for i in keep], [table.lines[i] for i in keep],
-        [line for line in table.ragged_lines if line in kept_lines],
+    bezwaar = _per_distinct(trajecten.column("bezwaar"), str.lower)
+    objecting_rows = bezwaar == "ja"
+    other = ~objecting_rows & ~_absent(bezwaar) & (bezwaar != "nee")
+    _faults_where(
+        other, trajecten.lines, faults, "ROW_CODE_UNKNOWN", TRAJECTEN, "bezwaar",
+        trajecten.column("bezwaar"), detail="ja, nee of leeg",
     )
+    objectors: set[tuple[str | None, str]] = set()
+    objecting: set[str] = set()
+    rows = np.flatnonzero(objecting_rows)
+    for traject_id, clientnummer, raw_bsn in zip(
+        trajecten.column("traject_id")[rows].tolist(), trajecten.column("clientnummer")[rows].tolist(),
+        trajecten.column("bsn")[rows].tolist(), strict=True,
+    ):
+        if traject_id is not None:
+            objecting.add(traject_id)
+        if clientnummer is not None:
+            bsn = normalise_bsn(raw_bsn) if raw_bsn else None
+            objectors.add((
+                pseudonymiser.client(provider, clientnummer, bsn) if bsn else None,
+                pseudonymiser.local_client(provider, clientnummer),
+            ))
+    m_keep = ~pd.Series(metingen.column("traject_id"), dtype=object).isin(objecting).to_numpy()
+    excluded = {TRAJECTEN: int(objecting_rows.sum()), METINGEN: int(len(metingen) - m_keep.sum())}
+    objections = pd.DataFrame(sorted(objectors, key=lambda o: o[1]), columns=OBJECTION_FIELDS)
+    return trajecten.keep(~objecting_rows), metingen.keep(m_keep), excluded, objections
 
 
 def _drop_erased(
-    trajecten: RawTable, metingen: RawTable, provider: str, pseudonymiser: Pseudonymiser
-) -> tuple[RawTable, RawTable, dict[str, int]]:
+    trajecten: _Columns, metingen: _Columns, provider: str, pseudonymiser: Pseudonymiser
+) -> tuple[_Columns, _Columns, dict[str, int]]:
     """Rows of clients erased on request leave before any other step, so that no re-delivered
     or corrected month brings them back and none of their pseudonyms is written again (not even
     as an objection or in quarantine). Only counts remain."""
     if not pseudonymiser.erases:
         return trajecten, metingen, {TRAJECTEN: 0, METINGEN: 0}
-    column = _column_getter(trajecten)
     erased_trajectories: set[str] = set()
-    keep: list[int] = []
-    for i, (clientnummer, raw_bsn, traject_id) in enumerate(
-        zip(column("clientnummer"), column("bsn"), column("traject_id"), strict=True)
+    keep = np.ones(len(trajecten), dtype=bool)
+    for i, (clientnummer, bsn, traject_id) in enumerate(
+        zip(trajecten.column("clientnummer").tolist(), _bsns(trajecten.column("bsn")).tolist(),
+            trajecten.column("traject_id").tolist(), strict=True)
     ):
-        bsn = normalise_bsn(raw_bsn) if raw_bsn else None
         if pseudonymiser.is_erased(provider, clientnummer, bsn, traject_id):
             if traject_id is not None:
                 erased_trajectories.add(traject_id)
-            continue
-        keep.append(i)
-    m_column = _column_getter(metingen)
-    m_keep = [
-        i
-        for i, (clientnummer, traject_id) in enumerate(
-            zip(m_column("clientnummer"), m_column("traject_id"), strict=True)
-        )
-        if traject_id not in erased_trajectories
-        and not pseudonymiser.is_erased(provider, clientnummer, None, traject_id)
-    ]
-    excluded = {TRAJECTEN: len(trajecten.rows) - len(keep), METINGEN: len(metingen.rows) - len(m_keep)}
-    return _rows_kept(trajecten, keep), _rows_kept(metingen, m_keep), excluded
+            keep[i] = False
+    m_keep = np.array(
+        [
+            traject_id not in erased_trajectories
+            and not pseudonymiser.is_erased(provider, clientnummer, None, traject_id)
+            for clientnummer, traject_id in zip(
+                metingen.column("clientnummer").tolist(), metingen.column("traject_id").tolist(), strict=True
+            )
+        ],
+        dtype=bool,
+    )
+    excluded = {TRAJECTEN: int((~keep).sum()), METINGEN: int((~m_keep).sum())}
+    return trajecten.keep(keep), metingen.keep(m_keep), excluded
 
 
-def _local_clients(
-    pseudonymiser: Pseudonymiser, provider: str, clientnummers: list[str | None]
-) -> list[str | None]:
-    return [pseudonymiser.local_client(provider, c) if c is not None else None for c in clientnummers]
+def _ages(birth: pd.Series, start: pd.Series) -> pd.Series:
+    """Whole years on the start date (age_in_whole_years, for a column)."""
+    before_birthday = (start.dt.month * 100 + start.dt.day) < (birth.dt.month * 100 + birth.dt.day)
+    return (start.dt.year - birth.dt.year - before_birthday.astype("int64")).astype("Int64")
 
 
 def pseudonymise_trajectories(
-    table: RawTable, provider: str, pseudonymiser: Pseudonymiser, faults: list[Fault],
+    table: _Columns, provider: str, pseudonymiser: Pseudonymiser, faults: list[Fault],
     teams: TeamRegister | None = None,
 ) -> pd.DataFrame:
-    column = _column_getter(table)
-    lines = table.lines
-    t = TRAJECTEN
+    column, lines, t = table.column, table.lines, TRAJECTEN
     clientnummers = column("clientnummer")
     traject_ids = column("traject_id")
     _required_identifier_faults(clientnummers, t, "clientnummer", lines, faults)
     _required_identifier_faults(traject_ids, t, "traject_id", lines, faults)
     _required_identifier_faults(column("geboortedatum"), t, "geboortedatum", lines, faults)
 
-    client_ids: list[str | None] = []
-    for clientnummer, raw_bsn, line in zip(clientnummers, column("bsn"), lines, strict=True):
-        bsn = None
-        if raw_bsn is not None:
-            bsn = normalise_bsn(raw_bsn)
-            if bsn is None:
-                faults.append(Fault("ROW_BSN_INVALID", table=t, row=line, column="bsn"))
-        if bsn is None and clientnummer is None:
-            client_ids.append(None)
-        else:
-            client_ids.append(pseudonymiser.client(provider, clientnummer or "", bsn))
+    raw_bsn = column("bsn")
+    bsns = _bsns(raw_bsn)
+    _faults_where(_absent(bsns) & ~_absent(raw_bsn), lines, faults, "ROW_BSN_INVALID", t, "bsn")
+    client_ids = _client_pseudonyms(pseudonymiser, provider, clientnummers, bsns)
 
     dates = {name: _parse_dates(column(name), t, name, lines, faults) for name in DATE_COLUMNS[t]}
-    birth_years: list[int | None] = []
-    ages: list[int | None] = []
-    for birth, start in zip(dates["geboortedatum"], dates["startdatum"], strict=True):
-        birth_years.append(birth.year if birth else None)
-        ages.append(age_in_whole_years(birth, start) if birth and start else None)
+    birth, start = dates["geboortedatum"], dates["startdatum"]
 
-    pc4s: list[str | None] = []
-    for postcode, line in zip(column("postcode"), lines, strict=True):
-        pc4, malformed = derive_pc4(postcode)
-        if malformed:
-            faults.append(Fault("WARN_POSTCODE_INVALID", table=t, row=line, column="postcode"))
-        pc4s.append(pc4)
+    postcode = column("postcode")
+    pc4 = _per_distinct(postcode, lambda p: derive_pc4(p)[0])
+    _faults_where(_absent(pc4) & ~_absent(postcode), lines, faults, "WARN_POSTCODE_INVALID", t, "postcode")
 
+    # the registered code, or the unregistered team: never the delivered text (§15)
+    team = match_teams(column("team").tolist(), lines.tolist(), teams, faults, set(table.ragged_lines))
     frame = pd.DataFrame(
         {
             "row_number": pd.Series(lines, dtype="int64"),
-            "trajectory_id": pd.Series(pseudonymiser.trajectories(provider, traject_ids), dtype="object"),
+            "trajectory_id": pd.Series(_trajectories(pseudonymiser, provider, traject_ids), dtype="object"),
             "client_id": pd.Series(client_ids, dtype="object"),
             "local_client_id": pd.Series(_local_clients(pseudonymiser, provider, clientnummers), dtype="object"),
-            "birth_year": pd.Series(birth_years, dtype="Int64"),
-            "age_at_start": pd.Series(ages, dtype="Int64"),
+            "birth_year": birth.dt.year.astype("Int64"),
+            "age_at_start": _ages(birth, start),
             "geslacht": pd.Series(column("geslacht"), dtype="object"),
-            "pc4": pd.Series(pc4s, dtype="object"),
-            # the registered code, or the unregistered team: never the delivered text (§15)
-            "team": pd.Series(
-                match_teams(column("team"), lines, teams, faults, set(table.ragged_lines)), dtype="object"
-            ),
+            "pc4": pd.Series(pc4, dtype="object"),
+            "team": pd.Series(team, dtype="object"),
             "interventie": pd.Series(column("interventie"), dtype="object"),
             "hulpvorm": pd.Series(column("hulpvorm"), dtype="object"),
-            "startdatum": pd.to_datetime(pd.Series(dates["startdatum"], dtype="object")),
-            "einddatum": pd.to_datetime(pd.Series(dates["einddatum"], dtype="object")),
-            "reden_einde": pd.Series(
-                _parse_codes(column("reden_einde"), t, "reden_einde", lines, faults, "1, 2, 3, 4 of 5"),
-                dtype="Int64",
-            ),
-            "doelrealisatie": pd.Series(
-                _parse_codes(column("doelrealisatie"), t, "doelrealisatie", lines, faults, "1, 2 of 3"),
-                dtype="Int64",
-            ),
-            "tevredenheid": pd.Series(
-                _parse_numbers(column("tevredenheid"), t, "tevredenheid", lines, faults), dtype="float64"
-            ),
+            "startdatum": start,
+            "einddatum": dates["einddatum"],
+            "reden_einde": _parse_codes(column("reden_einde"), t, "reden_einde", lines, faults, "1, 2, 3, 4 of 5"),
+            "doelrealisatie": _parse_codes(column("doelrealisatie"), t, "doelrealisatie", lines, faults, "1, 2 of 3"),
+            "tevredenheid": _parse_numbers(column("tevredenheid"), t, "tevredenheid", lines, faults),
         }
     )
     return frame[TRAJECTORY_FIELDS]
 
 
+def _trajectories(pseudonymiser: Pseudonymiser, provider: str, traject_ids: np.ndarray) -> np.ndarray:
+    return _per_distinct(traject_ids, lambda t: pseudonymiser.trajectory(provider, t))
+
+
+def _local_clients(pseudonymiser: Pseudonymiser, provider: str, clientnummers: np.ndarray) -> np.ndarray:
+    return _per_distinct(clientnummers, lambda c: pseudonymiser.local_client(provider, c))
+
+
 def pseudonymise_measurements(
-    table: RawTable, provider: str, pseudonymiser: Pseudonymiser, faults: list[Fault]
+    table: _Columns, provider: str, pseudonymiser: Pseudonymiser, faults: list[Fault]
 ) -> pd.DataFrame:
-    column = _column_getter(table)
-    lines = table.lines
-    m = METINGEN
+    column, lines, m = table.column, table.lines, METINGEN
     traject_ids = column("traject_id")
     clientnummers = column("clientnummer")
     _required_identifier_faults(clientnummers, m, "clientnummer", lines, faults)
@@ -369,24 +426,17 @@ def pseudonymise_measurements(
     frame = pd.DataFrame(
         {
             "row_number": pd.Series(lines, dtype="int64"),
-            "trajectory_id": pd.Series(pseudonymiser.trajectories(provider, traject_ids), dtype="object"),
+            "trajectory_id": pd.Series(_trajectories(pseudonymiser, provider, traject_ids), dtype="object"),
             "local_client_id": pd.Series(_local_clients(pseudonymiser, provider, clientnummers), dtype="object"),
             "instrument": pd.Series(column("instrument"), dtype="object"),
             "schaal": pd.Series(column("schaal"), dtype="object"),
             "informant": pd.Series(column("informant"), dtype="object"),
             "meetmoment": pd.Series(column("meetmoment"), dtype="object"),
-            "datum": pd.to_datetime(pd.Series(_parse_dates(column("datum"), m, "datum", lines, faults), dtype="object")),
-            "score": pd.Series(_parse_numbers(column("score"), m, "score", lines, faults), dtype="float64"),
+            "datum": _parse_dates(column("datum"), m, "datum", lines, faults),
+            "score": _parse_numbers(column("score"), m, "score", lines, faults),
         }
     )
     return frame[MEASUREMENT_FIELDS]
-
-
-def _apply_column_mapping(table: RawTable, mapping: dict[str, str] | None) -> RawTable:
-    return RawTable(
-        table.name, [resolve_header(name, mapping) for name in table.columns], table.rows,
-        table.lines, table.ragged_lines,
-    )
 
 
 def pseudonymise_delivery(
@@ -400,13 +450,17 @@ def pseudonymise_delivery(
     """`column_mapping` is the provider's own spelling of column names and `teams` its team
     register (consortium.toml); without a register every team is the unregistered team."""
     faults: list[Fault] = []
-    trajecten = _apply_column_mapping(tables[TRAJECTEN], column_mapping)
-    metingen = _apply_column_mapping(tables[METINGEN], column_mapping)
-    _check_header(trajecten, faults)
-    _check_header(metingen, faults)
-    if not trajecten.rows:
+    headers = {
+        name: [resolve_header(column, column_mapping) for column in table.columns]
+        for name, table in tables.items()
+    }
+    _check_header(TRAJECTEN, headers[TRAJECTEN], faults)
+    _check_header(METINGEN, headers[METINGEN], faults)
+    trajecten = _columns(tables[TRAJECTEN], headers[TRAJECTEN])
+    metingen = _columns(tables[METINGEN], headers[METINGEN])
+    if not len(trajecten):
         raise DeliveryRejected([Fault("FILE_NO_DATA_ROWS", table=TRAJECTEN)])
-    rows_read = {TRAJECTEN: len(trajecten.rows), METINGEN: len(metingen.rows)}
+    rows_read = {TRAJECTEN: len(trajecten), METINGEN: len(metingen)}
     trajecten, metingen, erased = _drop_erased(trajecten, metingen, provider, pseudonymiser)
     trajecten, metingen, excluded, objections = _drop_objections(
         trajecten, metingen, faults, provider, pseudonymiser
@@ -427,4 +481,3 @@ def pseudonymise_delivery(
         excluded_erased=erased,
         objections=objections,
     )
-

@@ -14,6 +14,7 @@ marts, the quality checks, objections and erasures need (PRIVACY.md §1):
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from pseudonymise.clock import EPOCH, TrajectoryClock
@@ -30,17 +31,32 @@ STORED_MEASUREMENT_FIELDS = [
 ]
 
 
+def _stamps(dates: pd.Series) -> pd.Series:
+    """Dates as datetime64; pd.to_datetime on a column that already is one still walks its first
+    values as Timestamp objects, which was most of the cost of minimising a delivery."""
+    return dates if pd.api.types.is_datetime64_dtype(dates.dtype) else pd.to_datetime(dates)
+
+
 def period_start(dates: pd.Series, level: str) -> pd.Series:
     """The first day of each date's month ("month") or year ("year"), at midnight."""
-    stamps = pd.to_datetime(dates)
-    return stamps.dt.to_period("M" if level == "month" else "Y").dt.to_timestamp().astype(stamps.dtype)
+    stamps = _stamps(dates)
+    unit = "datetime64[M]" if level == "month" else "datetime64[Y]"
+    starts = stamps.to_numpy(dtype="datetime64[ns]").astype(unit).astype("datetime64[ns]")
+    return pd.Series(starts, index=dates.index).astype(stamps.dtype)
 
 
-def clock_days(dates: pd.Series, trajectory_ids: pd.Series, clock: TrajectoryClock) -> pd.Series:
-    """Each date as a day number on its trajectory's clock (Int64; empty stays empty)."""
-    stamps = pd.to_datetime(dates)
+def clock_offsets(trajectory_ids: pd.Series, clock: TrajectoryClock) -> pd.Series:
+    """Each row's offset on its trajectory's clock (Int64), keyed once per distinct trajectory."""
+    codes, uniques = pd.factorize(trajectory_ids)
+    offsets = np.array([*clock.offsets(uniques.tolist()), 0], dtype="int64")[codes]  # -1: absent
+    return pd.Series(pd.arrays.IntegerArray(offsets, codes < 0), index=trajectory_ids.index)
+
+
+def clock_days(dates: pd.Series, offsets: pd.Series) -> pd.Series:
+    """Each date as a day number on its trajectory's clock (Int64; empty stays empty), given the
+    rows' `clock_offsets`."""
+    stamps = _stamps(dates)
     days = (stamps - pd.Timestamp(EPOCH)).dt.days
-    offsets = pd.Series(clock.offsets(trajectory_ids), index=dates.index, dtype="Int64")
     return (days.astype("Int64") + offsets).astype("Int64")
 
 
@@ -49,8 +65,9 @@ def minimise_trajectories(frame: pd.DataFrame, config: AnonymityConfig, clock: T
     out = frame.copy()
     out["start_month"] = period_start(frame["startdatum"], config.dates)
     out["end_month"] = period_start(frame["einddatum"], config.dates)
-    out["start_day"] = clock_days(frame["startdatum"], frame["trajectory_id"], clock)
-    out["end_day"] = clock_days(frame["einddatum"], frame["trajectory_id"], clock)
+    offsets = clock_offsets(frame["trajectory_id"], clock)
+    out["start_day"] = clock_days(frame["startdatum"], offsets)
+    out["end_day"] = clock_days(frame["einddatum"], offsets)
     if config.pc4 == "none":
         out["pc4"] = pd.Series([None] * len(out), index=out.index, dtype="object")
     elif config.pc4 == "pc2":
@@ -65,5 +82,5 @@ def minimise_trajectories(frame: pd.DataFrame, config: AnonymityConfig, clock: T
 def minimise_measurements(frame: pd.DataFrame, clock: TrajectoryClock) -> pd.DataFrame:
     """Validated measurement rows (the read step's MEASUREMENT_FIELDS) as stored."""
     out = frame.copy()
-    out["measured_day"] = clock_days(frame["datum"], frame["trajectory_id"], clock)
+    out["measured_day"] = clock_days(frame["datum"], clock_offsets(frame["trajectory_id"], clock))
     return out[STORED_MEASUREMENT_FIELDS]

@@ -52,17 +52,42 @@ def latest_attempt(con: duckdb.DuckDBPyConnection, provider: str, month: str) ->
     return LatestAttempt(*rows[0]) if rows else None
 
 
+@dataclass(frozen=True)
+class DeliveryIntake:
+    """What the read step stores of one judged delivery: its lineage and its minimised rows."""
+
+    record: DeliveryRecord
+    trajectories: pd.DataFrame
+    measurements: pd.DataFrame
+    quarantine: pd.DataFrame
+    objections: pd.DataFrame | None = None
+
+
 def _with_lineage(frame: pd.DataFrame, record: DeliveryRecord, columns: list[str]) -> pd.DataFrame:
-    frame = frame.copy()
-    frame["delivery_id"] = record.delivery_id
-    frame["provider"] = record.provider
-    frame["month"] = record.month
-    return frame.reindex(columns=columns)
+    return frame.assign(delivery_id=record.delivery_id, provider=record.provider, month=record.month).reindex(
+        columns=columns
+    )
 
 
-def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
-    if frame.empty:
+def _objections(intake: DeliveryIntake) -> pd.DataFrame | None:
+    if intake.objections is None or intake.objections.empty:
+        return None
+    record = intake.record
+    return intake.objections.assign(provider=record.provider, month=record.month, recorded_at=record.received_at)
+
+
+def _record_row(record: DeliveryRecord) -> dict:
+    fields = {k: v for k, v in record.__dict__.items() if k != "counts"} | record.counts.columns()
+    return fields | {"is_current": False}
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, frames: list[pd.DataFrame | None]) -> None:
+    """The rows of many deliveries in one statement: a statement's fixed cost, not the rows, was
+    most of the cost of writing a small delivery."""
+    present = [f for f in frames if f is not None and not f.empty]
+    if not present:
         return
+    frame = present[0] if len(present) == 1 else pd.concat(present, ignore_index=True)
     con.register("incoming_frame", frame)
     try:
         execute(con, f"INSERT INTO {table} BY NAME SELECT * FROM incoming_frame")
@@ -70,31 +95,31 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> 
         con.unregister("incoming_frame")
 
 
-def write_intake(
-    con: duckdb.DuckDBPyConnection,
-    record: DeliveryRecord,
-    trajectories: pd.DataFrame,
-    measurements: pd.DataFrame,
-    quarantine: pd.DataFrame,
-    objections: pd.DataFrame | None = None,
-) -> None:
-    keys = {"provider": record.provider, "month": record.month}
+def write_intake(con: duckdb.DuckDBPyConnection, intakes: list[DeliveryIntake]) -> None:
+    """Many judged deliveries into intake in one transaction, each replacing an earlier intake
+    of its (provider, month): a crash leaves all of them or none."""
+    if not intakes:
+        return
+    keys = pd.DataFrame(
+        {"provider": [i.record.provider for i in intakes], "month": [i.record.month for i in intakes]}
+    )
     crash_point("intake:before")
     with transaction(con):
-        run_sql(con, "delete_intake", keys)
-        _insert(con, "intake.trajectories", _with_lineage(trajectories, record, STAGED_TRAJECTORY_COLUMNS))
-        _insert(con, "intake.measurements", _with_lineage(measurements, record, STAGED_MEASUREMENT_COLUMNS))
-        _insert(con, "intake.quarantine", _with_lineage(quarantine, record, QUARANTINE_COLUMNS))
-        if objections is not None and not objections.empty:
-            objected = objections.copy()
-            objected["provider"], objected["month"] = record.provider, record.month
-            objected["recorded_at"] = record.received_at
-            _insert(con, "intake.objections", objected)
+        con.register("intake_keys", keys)
+        try:
+            run_sql(con, "delete_intake")
+        finally:
+            con.unregister("intake_keys")
+        _insert(con, "intake.trajectories",
+                [_with_lineage(i.trajectories, i.record, STAGED_TRAJECTORY_COLUMNS) for i in intakes])
+        _insert(con, "intake.measurements",
+                [_with_lineage(i.measurements, i.record, STAGED_MEASUREMENT_COLUMNS) for i in intakes])
+        _insert(con, "intake.quarantine",
+                [_with_lineage(i.quarantine, i.record, QUARANTINE_COLUMNS) for i in intakes])
+        _insert(con, "intake.objections", [_objections(i) for i in intakes])
         crash_point("intake:written-uncommitted")
-        fields = {k: v for k, v in record.__dict__.items() if k != "counts"} | record.counts.columns()
-        record_frame = pd.DataFrame([fields]).rename(columns={"files_json": "files"})
-        record_frame["is_current"] = False
-        _insert(con, "intake.deliveries", record_frame)
+        records = pd.DataFrame([_record_row(i.record) for i in intakes]).rename(columns={"files_json": "files"})
+        _insert(con, "intake.deliveries", [records])
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
--- An intake waiting for staging is replaced whole by a newer read of the same (provider, month).
-DELETE FROM intake.trajectories WHERE provider = $provider AND month = $month;
-DELETE FROM intake.measurements WHERE provider = $provider AND month = $month;
-DELETE FROM intake.quarantine WHERE provider = $provider AND month = $month;
-DELETE FROM intake.deliveries WHERE provider = $provider AND month = $month;
-DELETE FROM intake.objections WHERE provider = $provider AND month = $month;
+-- An intake waiting for staging is replaced whole by a newer read of the same (provider, month):
+-- every (provider, month) of the registered `intake_keys`.
+DELETE FROM intake.trajectories WHERE (provider, month) IN (SELECT (provider, month) FROM intake_keys);
+DELETE FROM intake.measurements WHERE (provider, month) IN (SELECT (provider, month) FROM intake_keys);
+DELETE FROM intake.quarantine WHERE (provider, month) IN (SELECT (provider, month) FROM intake_keys);
+DELETE FROM intake.deliveries WHERE (provider, month) IN (SELECT (provider, month) FROM intake_keys);
+DELETE FROM intake.objections WHERE (provider, month) IN (SELECT (provider, month) FROM intake_keys);
