@@ -1,14 +1,17 @@
-"""Dagster's SQLite event log, with its connections kept open (dagster.yaml `event_log_storage`).
+"""Dagster's SQLite event log with its engines kept (dagster.yaml `event_log_storage`).
 
 Why: Dagster 1.13's `SqliteEventLogStorage._connect` creates a new SQLAlchemy engine with
-`NullPool` for every event it stores, so each event opens the run's database file, commits with a
-full sync, and closes it (closing the last connection of a WAL database checkpoints it); an asset
-event does the same again in the cross-run index. Measured here: ~20 ms an event, 1–2 s of every
-in-process run (`databank run` makes one per box of deliveries plus the rebuild), and the same
-in the daemon's runs. This class keeps one pooled engine per database (the index and the few
-most recent runs) and commits with `synchronous=NORMAL`, which in WAL mode (Dagster's setting)
-keeps every committed event through a crash of the process and can lose only the last events at
-a power failure: the warehouse's own ledger, not Dagster's event log, decides what was processed.
+`NullPool` for every event it stores, so each event builds an engine, opens the run's database
+file, commits with a full sync and closes it; an asset event then does the same again in the
+cross-run index (`index.db`). Measured here: ~20 ms an event, 1-2 s of every in-process run
+(`databank run` makes one per box of deliveries plus the rebuild), and the same in the daemon's
+runs. This class keeps one engine per database file (the index and the few most recent runs);
+the index's connections stay open in a pool, a run's own file is still opened and closed per
+event (closing checkpoints the WAL into `<run>.db`, and that file's change is what the UI's
+live view of a run watches for: tests/pipelines/test_dagster_storage.py). Commits use
+`synchronous=NORMAL`, which in WAL mode (Dagster's setting) keeps every committed event through
+a crash of the process and can lose only the last events at a power failure: the warehouse's
+own ledger, not Dagster's event log, decides what was processed.
 
 The files, their schema and their WAL mode are Dagster's own: the daemon, the UI and
 `databank run` all load this same class from dagster.yaml, and an older home's event logs are
@@ -25,14 +28,18 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from dagster import Field, StringSource
-from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
+    INDEX_SHARD_NAME,
+    SqliteEventLogStorage,
+)
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from dagster._serdes import ConfigurableClassData
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import NullPool
 
-# Engines kept open: the index and the runs being written. A long-lived process (the daemon)
-# touches many runs; older ones are closed so file handles do not pile up.
+# Engines kept: the index and the runs being written. A long-lived process (the daemon) touches
+# many runs; older engines are disposed so they do not pile up.
 OPEN_ENGINES = 8
 
 
@@ -71,6 +78,9 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
             engine = create_engine(
                 self.conn_string_for_shard(shard),
                 connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
+                # a run's own file is closed after every event, as Dagster does: closing checkpoints
+                # the WAL into <run>.db, whose change is what the UI's live log view watches for
+                **({} if shard == INDEX_SHARD_NAME else {"poolclass": NullPool}),
             )
             event.listen(engine, "connect", _fast_commits)
             self._engines[shard] = engine
