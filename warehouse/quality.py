@@ -6,10 +6,12 @@ counts leave this module: GE's partial unexpected lists hold values.
 
 What a build changed, and what spans the whole (issue 13). The checks of single core rows
 (ROW_CHECKS: pseudonym shape, codes, ages, end after start) judge each row on its own values, so
-a row that passed before passes again. After a build passes, the hash of every core row is kept
-(staging.validated_rows) with the basis it passed on (these checks' expectations and rules); the
-next validation asked for `changed_only` reads for them only the rows whose hash is not kept: new
-rows, corrected rows, rows whose winning version changed, and every row after a key rotation.
+a row that passed before passes again. After a build passes, a hash of every core row is kept
+(staging.validated_rows), over the columns these checks read (not the delivery a row came from:
+a monthly delivery restates every running trajectory, unchanged), with the basis it passed on
+(these checks' expectations and rules); the next validation asked for `changed_only` reads for
+them only the rows whose hash is not kept: new rows, rows whose checked values changed (a
+correction, an edit behind the build's back), and every row after a key rotation.
 That is exact only while these checks tolerate nothing (threshold 0, severity error: a passed
 build then had no failing row), so a check configured otherwise, or a changed basis, reads the
 whole table again. Everything else spans the whole warehouse and always reads all of it: key
@@ -112,10 +114,10 @@ def _frames(
     def changed(name: str) -> Callable[[], pd.DataFrame]:
         """The table's rows whose hash the last passed validation did not keep (names and the
         table label come from the fixed lists above, not from data)."""
-        selected = ", ".join(f'r."{c}"' for c in columns.get(CHANGED + name, [])) or "r.*"
+        selected = ", ".join(f'"{c}"' for c in columns.get(CHANGED + name, [])) or "*"
         kept = CORE_TABLES[name]
         return lambda: con.sql(
-            f"SELECT {selected} FROM {name} AS r WHERE hash(r) NOT IN "
+            f"SELECT {selected} FROM {name} WHERE {_row_hash(name)} NOT IN "
             f"(SELECT row_hash FROM staging.validated_rows WHERE tbl = '{kept}')"
         ).to_arrow_table().to_pandas(types_mapper=pd.ArrowDtype)
 
@@ -251,6 +253,18 @@ def row_checks_basis(config: QualityConfig, checks: list[WarehouseCheck] | None 
     return hashlib.sha256(json.dumps(payload).encode()).hexdigest()
 
 
+def _row_columns() -> dict[str, list[str]]:
+    """Per core table, the columns the row checks read (what a kept hash covers)."""
+    checks = [check for check in warehouse_checks(1) if check.definition.check_id in ROW_CHECKS]
+    return {table: columns for table, columns in _columns_examined(checks).items() if table in CORE_TABLES}
+
+
+def _row_hash(table: str) -> str:
+    """DuckDB's hash over the row-checked columns of a core table (identifiers from the fixed
+    expectations above, never from data)."""
+    return "hash(" + ", ".join(f'"{c}"' for c in _row_columns()[table]) + ")"
+
+
 def _kept_basis(con: duckdb.DuckDBPyConnection) -> str | None:
     run_sql(con, "create_validated_rows")
     rows = execute(con, "SELECT basis FROM staging.validated_basis")
@@ -261,7 +275,10 @@ def remember_validated_rows(con: duckdb.DuckDBPyConnection, config: QualityConfi
     """Keep the rows of a build that passed the guard (call only then), so the next validation's
     row checks read only what changed."""
     run_sql(con, "create_validated_rows")
-    run_sql(con, "remember_validated_rows", {"basis": row_checks_basis(config)})
+    run_sql(con, "forget_validated_rows")
+    for table, label in CORE_TABLES.items():
+        execute(con, f"INSERT INTO staging.validated_rows SELECT ?, {_row_hash(table)} FROM {table}", [label])
+    execute(con, "INSERT INTO staging.validated_basis VALUES (?)", [row_checks_basis(config)])
 
 
 def forget_validated_rows(con: duckdb.DuckDBPyConnection) -> None:

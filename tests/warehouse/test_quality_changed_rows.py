@@ -89,14 +89,17 @@ def test_a_fault_in_the_new_month_is_caught_reading_only_the_new_rows(
     first_build(wh, quality)
     for n in (10, 11, 12):
         wh.pair(tid(n), 75, 61, month="2025-06")
+    # June restates trajectory 0 as it was: its core row now comes from June, with the same values
+    wh.trajectory(tid(0), month="2025-06", einddatum="2025-05-20")
     build(wh)
+    assert execute(wh.con, f"SELECT month FROM core.trajectories WHERE trajectory_id = '{tid(0)}'") == [("2025-06",)]
     execute(wh.con, f"UPDATE core.trajectories SET age_at_start = 28 WHERE trajectory_id = '{tid(11)}'")
 
     checks = report_of(validate_warehouse(wh.con, K, quality, changed_only=True))
 
     ages = checks["warehouse_ages_plausible"]
     assert (ages.status, ages.numerator, ages.denominator) == (CheckStatus.FAIL, 1, 3)
-    assert checks["warehouse_pseudonyms_wellformed"].denominator == 3 * 3 + 6  # new rows only
+    assert checks["warehouse_pseudonyms_wellformed"].denominator == 3 * 3 + 6  # new rows only, not the restated one
     assert checks["warehouse_trajectory_unique"].denominator == 9  # the whole table
     assert [r for r, c in checks.items() if c.status is CheckStatus.FAIL] == ["warehouse_ages_plausible"]
 
