@@ -35,13 +35,9 @@ from markupsafe import Markup, escape
 
 from warehouse.dashboard import charts as charts_module
 from warehouse.dashboard.charts import IndicatorBar, ScoreBar, indicator_chart, score_chart
+from warehouse.dashboard.marker import DASHBOARD_FORMAT, MARKER, dashboard_build_id  # noqa: F401
 from warehouse.permissions import share_with_group
 
-# Bump when the pages change shape, so an unchanged build is still rendered anew after an upgrade.
-# 2: teams are shown by their registered display name (mart.teams).
-# 4: charts written as SVG directly; dashboard.json keeps each page's digest.
-DASHBOARD_FORMAT = 4
-MARKER = "dashboard.json"
 ALL = "all"
 INSTRUMENT_NAMES = {
     "CBCL": "Child Behavior Checklist",
@@ -515,15 +511,6 @@ def _previous_pages(target: Path) -> dict[str, dict]:
         return pages if isinstance(pages, dict) else {}
     except (OSError, ValueError, AttributeError):
         return {}
-
-
-def dashboard_build_id(target: Path) -> tuple[str | None, int | None]:
-    """(build_id, format) of the dashboard on disk, or (None, None)."""
-    try:
-        marker = json.loads((target / MARKER).read_text(encoding="utf-8"))
-        return marker.get("build_id"), marker.get("format")
-    except (OSError, ValueError):
-        return None, None
 
 
 def build_dashboard(publication: Path, target: Path, settings: DashboardSettings) -> DashboardResult:
