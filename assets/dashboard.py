@@ -47,5 +47,5 @@ def dashboard(home: HomeResource) -> dg.MaterializeResult:
     result = build_dashboard(databank.publication, databank.dashboard, dashboard_settings(databank))
     return dg.MaterializeResult(metadata={
         "unchanged": False, "pages": result.pages, "organisation_pages": result.organisation_pages,
-        "charts": result.charts, "path": str(databank.dashboard),
+        "charts": result.charts, "pages_drawn": result.pages_drawn, "path": str(databank.dashboard),
     })

@@ -18,7 +18,7 @@ from warehouse.dictionary import write_data_dictionary
 from warehouse.marts import build_marts, mart_counts
 from warehouse.minimise import ensure_converted
 from warehouse.publish import publish_analyst_copy, published_build_id
-from warehouse.quality import validate_warehouse
+from warehouse.quality import remember_validated_rows, validate_warehouse
 
 CORE_TRAJECTORIES = dg.AssetKey(["core", "trajectories"])
 CORE_MEASUREMENTS = dg.AssetKey(["core", "measurements"])
@@ -112,11 +112,16 @@ def warehouse_quality(context: AssetExecutionContext, home: HomeResource) -> dg.
     config = databank.config()
     privacy = load_anonymity_config(databank.config_dir)
     with open_warehouse(databank.warehouse) as con:
-        report = validate_warehouse(con, config.k, databank.quality_config())
+        quality = databank.quality_config()
+        # rows of core that passed before are not read again by the row checks (warehouse/quality.py)
+        report = validate_warehouse(con, config.k, quality, changed_only=True)
         anonymity = anonymity_reports(con, privacy)
         latest = last_build(con)
+        passed = not report.failed("error")
+        if passed:
+            remember_validated_rows(con, quality)
         if latest is not None:
-            record_validation(con, latest[0], passed=not report.failed("error"))
+            record_validation(con, latest[0], passed=passed)
     crash_point("quality:validated")
     paths = write_quality_report(report, databank.databank_reports)
     write_anonymity_report(anonymity, databank.databank_reports)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -276,24 +277,47 @@ def _run_locked(
 
     from pipelines.definitions import build_definitions
 
-    instance = _instance(home)
-    _close_abandoned_runs(instance)
-    _runs_marker(home).touch()
-    definitions = build_definitions(home)
-    if pending:
-        _ingest(instance, definitions, pending, clock.today(), progress)
-        with open_warehouse(home.warehouse) as con:
-            judged, missing = judged_since(con, pending, config_hash)
-            rows = run_sql(con, "select_delivery_statuses", {"delivery_ids": [e.delivery_id for e in judged]})
-        statuses = {(p, m): s for p, m, s in rows}
-        summary.judged = sorted((e.provider, e.month, statuses[(e.provider, e.month)]) for e in judged)
-        summary.not_judged = sorted((e.provider, e.month) for e in missing)
-    summary.not_judged = sorted(summary.not_judged + summary.still_being_written)
+    preload = _preload_great_expectations()
+    try:
+        instance = _instance(home)
+        _close_abandoned_runs(instance)
+        _runs_marker(home).touch()
+        definitions = build_definitions(home)
+        if pending:
+            _ingest(instance, definitions, pending, clock.today(), progress)
+            with open_warehouse(home.warehouse) as con:
+                judged, missing = judged_since(con, pending, config_hash)
+                rows = run_sql(con, "select_delivery_statuses", {"delivery_ids": [e.delivery_id for e in judged]})
+            statuses = {(p, m): s for p, m, s in rows}
+            summary.judged = sorted((e.provider, e.month, statuses[(e.provider, e.month)]) for e in judged)
+            summary.not_judged = sorted((e.provider, e.month) for e in missing)
+        summary.not_judged = sorted(summary.not_judged + summary.still_being_written)
 
-    progress("rebuilding the marts and publishing")
-    summary.mart_rows = rebuild_and_publish(home, instance, definitions)
+        progress("rebuilding the marts and publishing")
+        summary.mart_rows = rebuild_and_publish(home, instance, definitions)
+    finally:
+        preload.join()  # never leave the interpreter with an import half done
     summary.anonymity_warnings = _anonymity_warnings(home)
     return summary
+
+
+def _preload_great_expectations() -> threading.Thread:
+    """Import Great Expectations beside the run: the warehouse guard needs it in every rebuild,
+    and importing it costs seconds of pure Python (scipy, altair, ...), which here overlaps with
+    Dagster's start-up and the read step's DuckDB and Polars work (which release the GIL) instead
+    of following them. The guard's own import then finds the module loaded (or waits for it);
+    a failed import here is left for the guard to meet and report."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+    def load() -> None:
+        try:
+            import great_expectations  # noqa: F401
+        except Exception:  # noqa: BLE001 - the guard's own import raises it where it is reported
+            pass
+
+    thread = threading.Thread(target=load, name="preload-great-expectations", daemon=True)
+    thread.start()
+    return thread
 
 
 def _anonymity_warnings(home: DatabankHome) -> list[str]:

@@ -199,6 +199,9 @@ def forget_client(
         ]
         run_sql(con, "forget_release_tokens", {"salt": secrets.token_hex(16)})
         run_sql(con, "delete_forgotten_client", keys)
+        # the guard's row hashes (warehouse/quality.py) go too: the next build reads every row
+        run_sql(con, "create_validated_rows")
+        run_sql(con, "forget_validated_rows")
         after = _rows_in_scope(con, scope)
         pseudonyms = sorted({*client_ids, *local_client_ids, *found})
         objections = run_sql(con, "select_forgotten_objections", {"provider": scope, "pseudonyms": pseudonyms})

@@ -2,13 +2,31 @@
 data-quality check (schemas/quality.py) is a set of GE expectations over a table or a derived
 frame; its numerator is GE's unexpected count, its denominator the values GE examined. Frames are
 queried into pandas (GE's SQL path does not work with DuckDB here, see the stack notes). Only
-counts leave this module: GE's partial unexpected lists hold values."""
+counts leave this module: GE's partial unexpected lists hold values.
+
+What a build changed, and what spans the whole (issue 13). The checks of single core rows
+(ROW_CHECKS: pseudonym shape, codes, ages, end after start) judge each row on its own values, so
+a row that passed before passes again. After a build passes, a hash of every core row is kept
+(staging.validated_rows), over the columns these checks read (not the delivery a row came from:
+a monthly delivery restates every running trajectory, unchanged), with the basis it passed on
+(these checks' expectations and rules); the next validation asked for `changed_only` reads for
+them only the rows whose hash is not kept: new rows, rows whose checked values changed (a
+correction, an edit behind the build's back), and every row after a key rotation.
+That is exact only while these checks tolerate nothing (threshold 0, severity error: a passed
+build then had no failing row), so a check configured otherwise, or a changed basis, reads the
+whole table again. Everything else spans the whole warehouse and always reads all of it: key
+uniqueness (a new row can duplicate an old one; the copies per key are counted in DuckDB and
+judged by GE), the marts (small, rebuilt every time), and the checks over groups and joins
+(durations to the newest month, measurements before their trajectory's start, teams,
+identical start scores), whose verdict on an old row can change with a new one."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import duckdb
 import pandas as pd
@@ -23,7 +41,7 @@ from schemas.quality import (
     QualityReport,
     judge,
 )
-from warehouse.sql import load_sql
+from warehouse.sql import execute, load_sql, run_sql
 
 # The contract columns (outcome-metrics §6), in order; the published tables may add, after them,
 # only the columns of PUBLISHED_EXTRA_COLUMNS (the pipeline adds them; a bare build does not).
@@ -50,6 +68,15 @@ WAREHOUSE_CHECK_IDS = (
     "warehouse_trajectory_longer_than_five_years", "warehouse_measurement_long_before_start",
     "warehouse_team_without_ended_six_months", "warehouse_identical_start_scores",
 )
+# Checks of single core rows: with changed_only, read only rows not kept as passed (module doc).
+ROW_CHECKS = ("warehouse_pseudonyms_wellformed", "warehouse_codes_conform", "warehouse_ages_plausible",
+              "warehouse_end_not_before_start")
+# Bump when what a row check means changes beyond its expectations' parameters.
+ROW_CHECKS_VERSION = 1
+CORE_TABLES = {"core.trajectories": "trajectories", "core.measurements": "measurements"}
+CHANGED = "changed "  # frame-name prefix: only the rows of a core table not kept as passed
+CHANGED_NOTE = (" Gelezen: alleen de rijen die nieuw of gewijzigd zijn sinds de laatste build die "
+                "deze controle doorstond; de overige rijen doorstonden haar toen al.")
 CLIENT_PSEUDONYM = r"^CL1-[0-9a-f]{8}-[0-9a-f]{32}$"
 TRAJECTORY_PSEUDONYM = r"^TR1-[0-9a-f]{8}-[0-9a-f]{32}$"
 
@@ -84,6 +111,16 @@ def _frames(
             types_mapper=pd.ArrowDtype
         )
 
+    def changed(name: str) -> Callable[[], pd.DataFrame]:
+        """The table's rows whose hash the last passed validation did not keep (names and the
+        table label come from the fixed lists above, not from data)."""
+        selected = ", ".join(f'"{c}"' for c in columns.get(CHANGED + name, [])) or "*"
+        kept = CORE_TABLES[name]
+        return lambda: con.sql(
+            f"SELECT {selected} FROM {name} WHERE {_row_hash(name)} NOT IN "
+            f"(SELECT row_hash FROM staging.validated_rows WHERE tbl = '{kept}')"
+        ).to_arrow_table().to_pandas(types_mapper=pd.ArrowDtype)
+
     def query(sql_name: str, **params: object) -> Callable[[], pd.DataFrame]:
         return lambda: con.execute(load_sql(sql_name), params or None).df()
 
@@ -94,6 +131,10 @@ def _frames(
     return {
         "core.trajectories": table("core.trajectories"),
         "core.measurements": table("core.measurements"),
+        CHANGED + "core.trajectories": changed("core.trajectories"),
+        CHANGED + "core.measurements": changed("core.measurements"),
+        "trajectory_key_copies": query("quality_trajectory_key_copies"),
+        "measurement_key_copies": query("quality_measurement_key_copies"),
         "mart.outcome_scores": table("mart.outcome_scores"),
         "mart.trajectory_indicators": table("mart.trajectory_indicators"),
         "outcome_score_columns": column_list("mart.outcome_scores"),
@@ -121,12 +162,12 @@ def warehouse_checks(k: int) -> list[WarehouseCheck]:
         ]),
         WarehouseCheck(c("warehouse_trajectory_unique", "conformance", "core.trajectories",
                          "Eén rij per traject."), [
-            ("core.trajectories", e.ExpectCompoundColumnsToBeUnique(column_list=["provider", "trajectory_id"])),
+            # every row of a key held by more than one row is unexpected, as in GE's compound-unique
+            ("trajectory_key_copies", e.ExpectColumnValuesToBeBetween(column="copies", min_value=1, max_value=1)),
         ]),
         WarehouseCheck(c("warehouse_measurement_unique", "conformance", "core.measurements",
                          "Eén rij per meting (traject, instrument, schaal, informant, meetmoment, datum)."), [
-            ("core.measurements", e.ExpectCompoundColumnsToBeUnique(
-                column_list=["provider", "trajectory_id", "instrument", "schaal", "informant", "meetmoment", "measured_day"])),
+            ("measurement_key_copies", e.ExpectColumnValuesToBeBetween(column="copies", min_value=1, max_value=1)),
         ]),
         WarehouseCheck(c("warehouse_codes_conform", "conformance", "core",
                          "Codes liggen binnen de lijsten van het aanleverformat."), [
@@ -200,9 +241,63 @@ def _counts(result: object) -> tuple[int, int]:
     return (0 if result.success else 1), 1  # type: ignore[attr-defined]
 
 
+def row_checks_basis(config: QualityConfig, checks: list[WarehouseCheck] | None = None) -> str:
+    """What the row checks judge by: their expectations (with parameters), rules and version. A
+    row kept as passed counts as passed only under the same basis."""
+    checks = checks if checks is not None else warehouse_checks(1)
+    payload = [ROW_CHECKS_VERSION] + [
+        [check.definition.check_id, repr(config.rule(check.definition.check_id)),
+         [[frame, repr(expectation)] for frame, expectation in check.expectations]]
+        for check in checks if check.definition.check_id in ROW_CHECKS
+    ]
+    return hashlib.sha256(json.dumps(payload).encode()).hexdigest()
+
+
+def _row_columns() -> dict[str, list[str]]:
+    """Per core table, the columns the row checks read (what a kept hash covers)."""
+    checks = [check for check in warehouse_checks(1) if check.definition.check_id in ROW_CHECKS]
+    return {table: columns for table, columns in _columns_examined(checks).items() if table in CORE_TABLES}
+
+
+def _row_hash(table: str) -> str:
+    """DuckDB's hash over the row-checked columns of a core table (identifiers from the fixed
+    expectations above, never from data)."""
+    return "hash(" + ", ".join(f'"{c}"' for c in _row_columns()[table]) + ")"
+
+
+def _kept_basis(con: duckdb.DuckDBPyConnection) -> str | None:
+    run_sql(con, "create_validated_rows")
+    rows = execute(con, "SELECT basis FROM staging.validated_basis")
+    return rows[0][0] if len(rows) == 1 else None
+
+
+def remember_validated_rows(con: duckdb.DuckDBPyConnection, config: QualityConfig) -> None:
+    """Keep the rows of a build that passed the guard (call only then), so the next validation's
+    row checks read only what changed."""
+    run_sql(con, "create_validated_rows")
+    run_sql(con, "forget_validated_rows")
+    for table, label in CORE_TABLES.items():
+        execute(con, f"INSERT INTO staging.validated_rows SELECT ?, {_row_hash(table)} FROM {table}", [label])
+    execute(con, "INSERT INTO staging.validated_basis VALUES (?)", [row_checks_basis(config)])
+
+
+def forget_validated_rows(con: duckdb.DuckDBPyConnection) -> None:
+    """The next validation reads every row (e.g. a build that failed the guard)."""
+    run_sql(con, "create_validated_rows")
+    run_sql(con, "forget_validated_rows")
+
+
+def _scoped(check: WarehouseCheck, config: QualityConfig, basis_kept: bool) -> bool:
+    rule = config.rule(check.definition.check_id)
+    return (basis_kept and check.definition.check_id in ROW_CHECKS
+            and rule.threshold == 0 and rule.severity == "error")
+
+
 def validate_warehouse(
-    con: duckdb.DuckDBPyConnection, k: int, config: QualityConfig
+    con: duckdb.DuckDBPyConnection, k: int, config: QualityConfig, changed_only: bool = False
 ) -> QualityReport:
+    """Every warehouse check; with `changed_only`, the row checks read only rows new or changed
+    since the last passed validation (module doc), the rest reads everything."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
@@ -211,19 +306,29 @@ def validate_warehouse(
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     source = context.data_sources.add_pandas("warehouse")
     checks = warehouse_checks(k)
-    loaders = _frames(con, k, _columns_examined(checks))
+    basis_kept = changed_only and _kept_basis(con) == row_checks_basis(config, checks)
+    planned: list[WarehouseCheck] = []
+    for check in checks:
+        if _scoped(check, config, basis_kept):
+            check = WarehouseCheck(
+                replace(check.definition, description=check.definition.description + CHANGED_NOTE),
+                [(CHANGED + frame if frame in CORE_TABLES else frame, expectation)
+                 for frame, expectation in check.expectations],
+            )
+        planned.append(check)
+    loaders = _frames(con, k, _columns_examined(planned))
     batches: dict[str, object] = {}
 
     def batch(name: str) -> object:
         if name not in batches:
-            asset = source.add_dataframe_asset(name=name.replace(".", "_"))
+            asset = source.add_dataframe_asset(name=name.replace(".", "_").replace(" ", "_"))
             batches[name] = asset.add_batch_definition_whole_dataframe("whole").get_batch(
                 batch_parameters={"dataframe": loaders[name]()}
             )
         return batches[name]
 
     report = QualityReport(scope="warehouse", config_version=config.version)
-    for check in checks:
+    for check in planned:
         numerator = denominator = 0
         try:
             for frame, expectation in check.expectations:

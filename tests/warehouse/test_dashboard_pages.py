@@ -134,3 +134,70 @@ def test_every_metric_kind_has_a_shown_precision() -> None:
         assert kind in DECIMALS_SHOWN, kind
     assert _as_shown("score", 52.349) == "52.3"
     assert _display("score", 52.349) == "52,3"
+
+
+def _published_as(publication: Path, target: Path, build_id: str) -> Path:
+    """A copy of the published file as a later build with the same figures."""
+    import shutil
+
+    import duckdb
+
+    shutil.copy(publication, target)
+    con = duckdb.connect(str(target))
+    try:
+        con.execute("DELETE FROM mart.build_info")
+        con.execute("INSERT INTO mart.build_info (build_id) VALUES (?)", [build_id])
+    finally:
+        con.close()
+    return target
+
+
+def test_an_unchanged_page_is_taken_over_with_the_new_build_id_as_if_drawn_anew(
+    publication: Path, tmp_path: Path
+) -> None:
+    """A later build with the same figures draws no page, yet every page is byte for byte what
+    a fresh build gives (the build id it prints included)."""
+    target = tmp_path / "dashboard"
+    assert build_dashboard(publication, target, SETTINGS).pages_drawn == 3
+    later = _published_as(publication, tmp_path / "later.duckdb", "b2b2b2b2b2b2")
+    assert build_dashboard(later, target, SETTINGS).pages_drawn == 0
+    fresh = tmp_path / "fresh"
+    assert build_dashboard(later, fresh, SETTINGS).pages_drawn == 3
+    for page in fresh.glob("*.html"):
+        assert (target / page.name).read_bytes() == page.read_bytes(), page.name
+        assert 'content="b2b2b2b2b2b2"' in page.read_text(encoding="utf-8")
+
+
+def test_only_pages_whose_inputs_changed_are_drawn(publication: Path, tmp_path: Path) -> None:
+    """Renaming one organisation changes its own page only; a page edited on disk is not taken
+    over (its hash no longer matches) but drawn again; k changes every page."""
+    target = tmp_path / "dashboard"
+    build_dashboard(publication, target, SETTINGS)
+    renamed = DashboardSettings(k=3, providers={"p1": "Eén & Ander", "p2": "Twee Anders"},
+                                interventions={"I1": "Interventie één"})
+    before = {p.name: p.read_bytes() for p in target.glob("*.html")}
+    assert build_dashboard(publication, target, renamed).pages_drawn == 1
+    after = {p.name: p.read_bytes() for p in target.glob("*.html")}
+    assert [name for name in before if before[name] != after[name]] == ["organisatie-p2.html"]
+    assert b"Twee Anders" in after["organisatie-p2.html"]
+
+    page = target / "organisatie-p1.html"
+    page.write_text(page.read_text(encoding="utf-8").replace("Rest van het consortium", "X"), encoding="utf-8")
+    assert build_dashboard(publication, target, renamed).pages_drawn == 1
+    assert page.read_bytes() == after["organisatie-p1.html"]
+
+    other_k = DashboardSettings(k=2, providers=renamed.providers, interventions=renamed.interventions)
+    assert build_dashboard(publication, target, other_k).pages_drawn == 3
+
+
+def test_a_page_digest_covers_the_renderer_and_the_figures(publication: Path, tmp_path: Path) -> None:
+    """A dashboard.json from before digests (or from another renderer) redraws every page."""
+    import json
+
+    target = tmp_path / "dashboard"
+    build_dashboard(publication, target, SETTINGS)
+    marker = json.loads((target / "dashboard.json").read_text(encoding="utf-8"))
+    for entry in marker["digests"].values():
+        entry["digest"] = "from another renderer"
+    (target / "dashboard.json").write_text(json.dumps(marker), encoding="utf-8")
+    assert build_dashboard(publication, target, SETTINGS).pages_drawn == 3

@@ -8,28 +8,36 @@ group shows "< k" (primary) or "afgeschermd" (hidden to protect a small group el
 figure at all, not in text, attributes or charts.
 
 The pages are written into a temporary folder beside publish/dashboard and swapped in by
-rename, so a reader never opens half a dashboard."""
+rename, so a reader never opens half a dashboard.
+
+A page is drawn again only when what it shows changed (issue 13): each page's inputs (its
+figures, texts, chart data, k, and the renderer's own source) are summed up in a digest kept in
+dashboard.json beside the pages. An equal digest means the page would come out byte for byte the
+same but for the build id it prints, so the previous file is taken over with only that id
+replaced (at the places the renderer recorded). A new month for every provider changes every
+page's consortium rows, so then every page is drawn; a correction that moves no shown figure,
+a rejected delivery or a change below k redraws nothing."""
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import os
 import shutil
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, is_dataclass
 from pathlib import Path
 
 import duckdb
 from jinja2 import Environment, PackageLoader, select_autoescape
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
+from warehouse.dashboard import charts as charts_module
 from warehouse.dashboard.charts import IndicatorBar, ScoreBar, indicator_chart, score_chart
+from warehouse.dashboard.marker import DASHBOARD_FORMAT, MARKER, dashboard_build_id  # noqa: F401
 from warehouse.permissions import share_with_group
 
-# Bump when the pages change shape, so an unchanged build is still rendered anew after an upgrade.
-# 2: teams are shown by their registered display name (mart.teams).
-DASHBOARD_FORMAT = 3
-MARKER = "dashboard.json"
 ALL = "all"
 INSTRUMENT_NAMES = {
     "CBCL": "Child Behavior Checklist",
@@ -86,6 +94,7 @@ class DashboardResult:
     pages: int
     organisation_pages: int
     charts: int
+    pages_drawn: int = 0  # pages rendered anew; the others were unchanged and taken over
 
 
 # --- formatting ---------------------------------------------------------------------------------
@@ -251,13 +260,27 @@ def read_publication(publication: Path, period: str = ALL) -> Published:
 # --- pages ----------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Chart:
+    """What a chart shows, drawn only when a page is rendered: the page digest is taken over
+    these figures, and an unchanged page draws no chart at all. Jinja inserts `__html__`."""
+
+    kind: str  # score | indicator
+    bars: tuple[ScoreBar | IndicatorBar, ...]
+    salt: str
+
+    def __html__(self) -> Markup:
+        draw = score_chart if self.kind == "score" else indicator_chart
+        return Markup(draw(self.bars, self.salt))  # every text in it is escaped (charts.py)
+
+
 @dataclass
 class Section:
     title: str
     note: str
     headers: list[str]
     rows: list[Row]
-    chart: Markup
+    chart: Chart
     anchor: str
 
 
@@ -315,10 +338,10 @@ def _section(
     rows = [Row(label, kind, _cells(row["_table"], row, metrics, settings.k, scores))
             for label, kind, row in groups]
     if scores:
-        chart = score_chart([_score_bar(label, row, settings.k) for label, _, row in groups], salt)
+        chart = Chart("score", tuple(_score_bar(label, row, settings.k) for label, _, row in groups), salt)
     else:
-        chart = indicator_chart([_indicator_bar(label, row, settings.k) for label, _, row in groups], salt)
-    return Section(title, note, [header for _, header, _ in metrics], rows, Markup(chart), salt)
+        chart = Chart("indicator", tuple(_indicator_bar(label, row, settings.k) for label, _, row in groups), salt)
+    return Section(title, note, [header for _, header, _ in metrics], rows, chart, salt)
 
 
 def _organisation_page(code: str, published: Published, settings: DashboardSettings,
@@ -397,23 +420,110 @@ _ENVIRONMENT = Environment(
 )
 
 
-def render_page(page: Page, settings: DashboardSettings, build_id: str | None) -> str:
-    return _ENVIRONMENT.get_template("page.html.j2").render(
-        page=page, questions=QUESTIONS, k=settings.k, build_id=build_id or "–",
+# Where the build id goes while a page is rendered: it contains '<', which no escaped text and no
+# chart (charts.py escapes its texts) can produce, so it marks exactly the template's own slots.
+BUILD_SLOT = Markup("<databank-build-slot/>")
+TEMPLATE = "page.html.j2"
+
+
+@functools.cache
+def renderer_version() -> str:
+    """The page format and the source of everything that renders a page (this module, the
+    charts, the template): a page whose code changed is drawn again, with no version to bump."""
+    digest = hashlib.sha256(str(DASHBOARD_FORMAT).encode())
+    template = Path(__file__).parent / "templates" / TEMPLATE
+    for source in (Path(__file__), Path(charts_module.__file__), template):
+        digest.update(source.read_bytes())
+    return digest.hexdigest()
+
+
+def page_digest(page: Page, settings: DashboardSettings) -> str:
+    """Everything a page shows but the build id: its texts, cells, chart figures and links, k,
+    the questions, and the renderer's version. Equal digests give equal pages (up to the id)."""
+    payload = json.dumps(
+        [renderer_version(), settings.k, QUESTIONS, page],
+        sort_keys=True, ensure_ascii=False, default=_plain,
     )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-def dashboard_build_id(target: Path) -> tuple[str | None, int | None]:
-    """(build_id, format) of the dashboard on disk, or (None, None)."""
+def _plain(value: object) -> object:
+    """A page's dataclasses as their fields (without asdict's deep copy: half the digest's time),
+    anything else as its text."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {"__type__": type(value).__name__, **vars(value)}
+    return str(value)
+
+
+def render_page(page: Page, settings: DashboardSettings, build_id: str | None) -> str:
+    return "".join(_render_parts(page, settings, build_id))
+
+
+def _render_parts(page: Page, settings: DashboardSettings, build_id: str | None) -> list[str]:
+    """The page split at its build-id slots, the id between the parts."""
+    text = _ENVIRONMENT.get_template(TEMPLATE).render(
+        page=page, questions=QUESTIONS, k=settings.k, build_id=BUILD_SLOT,
+    )
+    parts = text.split(str(BUILD_SLOT))
+    shown = str(escape(build_id or "–"))
+    out = [parts[0]]
+    for part in parts[1:]:
+        out += [shown, part]
+    return out
+
+
+@dataclass(frozen=True)
+class _Drawn:
+    """A page as written: the byte offsets of its build id (for taking it over next time)."""
+
+    content: bytes
+    slots: list[int]
+    build_id: str
+
+
+def _drawn(parts: list[str], build_id: str) -> _Drawn:
+    encoded = [part.encode("utf-8") for part in parts]
+    slots, offset = [], 0
+    for index, part in enumerate(encoded):
+        if index % 2 == 1:
+            slots.append(offset)
+        offset += len(part)
+    return _Drawn(b"".join(encoded), slots, build_id)
+
+
+def _taken_over(old: Path, entry: Mapping[str, object], build_id: str) -> _Drawn | None:
+    """The previous page with the new build id, if it is exactly the file this renderer wrote
+    (checked by its hash) and its id slots are where it recorded them; else None (draw anew)."""
+    try:
+        content = old.read_bytes()
+        old_id = str(entry["build_id"]).encode("utf-8")
+        slots = [int(slot) for slot in entry["slots"]]  # type: ignore[union-attr]
+    except (OSError, KeyError, TypeError, ValueError):
+        return None
+    if hashlib.sha256(content).hexdigest() != entry.get("sha256"):
+        return None
+    parts, previous = [], 0
+    for slot in slots:
+        if content[slot:slot + len(old_id)] != old_id:
+            return None
+        parts += [content[previous:slot].decode("utf-8"), build_id]
+        previous = slot + len(old_id)
+    parts.append(content[previous:].decode("utf-8"))
+    return _drawn(parts, build_id)
+
+
+def _previous_pages(target: Path) -> dict[str, dict]:
     try:
         marker = json.loads((target / MARKER).read_text(encoding="utf-8"))
-        return marker.get("build_id"), marker.get("format")
-    except (OSError, ValueError):
-        return None, None
+        pages = marker.get("digests") or {}
+        return pages if isinstance(pages, dict) else {}
+    except (OSError, ValueError, AttributeError):
+        return {}
 
 
 def build_dashboard(publication: Path, target: Path, settings: DashboardSettings) -> DashboardResult:
-    """Render every page from the published copy into a fresh folder and swap it in."""
+    """Render every page whose digest changed from the published copy into a fresh folder (the
+    others taken over from the current folder with the new build id) and swap it in."""
     published = read_publication(publication)
     labels = _Labels(settings, published.team_names)
     in_data = {str(r["organisation"]) for r in published.scores + published.indicators
@@ -421,24 +531,37 @@ def build_dashboard(publication: Path, target: Path, settings: DashboardSettings
     organisations = sorted(in_data | set(settings.providers))
     pages = [_consortium_page(published, settings, labels, organisations)]
     pages += [_organisation_page(code, published, settings, labels) for code in organisations]
+    previous = _previous_pages(target)
+    shown_id = str(escape(published.build_id or "–"))
 
     target.parent.mkdir(parents=True, exist_ok=True)
     for leftover in target.parent.glob(f".{target.name}.*"):  # left by a killed build
         shutil.rmtree(leftover, ignore_errors=True)
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     temporary.mkdir()
-    charts = 0
+    charts = drawn_pages = 0
+    digests: dict[str, dict] = {}
     for page in pages:
-        (temporary / page.file).write_text(render_page(page, settings, published.build_id),
-                                           encoding="utf-8")
+        digest = page_digest(page, settings)
+        entry = previous.get(page.file)
+        drawn = None
+        if isinstance(entry, dict) and entry.get("digest") == digest:
+            drawn = _taken_over(target / page.file, entry, shown_id)
+        if drawn is None:
+            drawn = _drawn(_render_parts(page, settings, published.build_id), shown_id)
+            drawn_pages += 1
+        (temporary / page.file).write_bytes(drawn.content)
+        digests[page.file] = {"digest": digest, "sha256": hashlib.sha256(drawn.content).hexdigest(),
+                              "build_id": drawn.build_id, "slots": drawn.slots}
         charts += len(page.sections)
     (temporary / MARKER).write_text(json.dumps(
         {"build_id": published.build_id, "format": DASHBOARD_FORMAT,
-         "pages": [page.file for page in pages]}, indent=1), encoding="utf-8")
+         "pages": [page.file for page in pages], "digests": digests}, indent=1), encoding="utf-8")
     share_with_group(temporary)  # each organisation's readers (warehouse/permissions.py)
     old = target.with_name(f".{target.name}.{os.getpid()}.old")
     if target.exists():
         os.replace(target, old)
     os.replace(temporary, target)
     shutil.rmtree(old, ignore_errors=True)
-    return DashboardResult(pages=len(pages), organisation_pages=len(pages) - 1, charts=charts)
+    return DashboardResult(pages=len(pages), organisation_pages=len(pages) - 1, charts=charts,
+                           pages_drawn=drawn_pages)
