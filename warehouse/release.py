@@ -32,8 +32,7 @@ against what was published meanwhile."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import duckdb
@@ -60,27 +59,13 @@ def cell_key(family: str, measure: tuple[str | None, str | None, str | None],
     return SEPARATOR.join(NULL_MARK if part is None else str(part) for part in parts)
 
 
-@contextmanager
-def every_thread(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """The build keeps DuckDB to one thread so that its floating-point sums add in one order
-    (warehouse/marts.py build_marts); the release record's queries count and compare sets and
-    hashes, exact in any order, and are the build's heaviest: they may use every core."""
-    (threads,) = execute(con, "SELECT current_setting('threads')")[0]
-    execute(con, "RESET threads")
-    try:
-        yield
-    finally:
-        execute(con, f"SET threads = {int(threads)}")
-
-
 def start_release(con: duckdb.DuckDBPyConnection, build_id: str) -> int:
     """Number this build as the next release and record its trajectory versions; returns the
     release's sequence number. Runs inside the build's transaction."""
     run_sql(con, "create_release_cell_macro")
     (seq,) = execute(con, "SELECT coalesce(max(seq), 0) + 1 FROM privacy.releases")[0]
     execute(con, "INSERT INTO privacy.releases VALUES (?, ?, now()::TIMESTAMP)", [seq, build_id])
-    with every_thread(con):
-        run_sql(con, "build_release_tokens", {"seq": seq})
+    run_sql(con, "build_release_tokens", {"seq": seq})
     return seq
 
 
@@ -95,8 +80,7 @@ def changed_cells(con: duckdb.DuckDBPyConnection, k: int, seq: int) -> set[str]:
     protected it, which this rule keeps hidden; so a group that grows by one a month is shown
     again once it grew by k. Also kept as temp table release_small (mark_rest_release_holds.sql);
     release_known and release_change_since_shown are left for ReleaseGuard."""
-    with every_thread(con):
-        rows = run_sql(con, "select_release_changes", {"k": k, "seq": seq})
+    rows = run_sql(con, "select_release_changes", {"k": k, "seq": seq})
     latest = dict(execute(
         con, "SELECT cell, max(seq) FROM privacy.cell_publications WHERE shown GROUP BY cell"))
     same_as_shown = {cell for cell, _, shown, _, changed in rows if shown and changed == 0}
@@ -208,11 +192,10 @@ class ReleaseGuard:
                 keys = list(mapping)
                 execute(self.con, "INSERT INTO release_guard_same_as SELECT unnest(?), unnest(?), unnest(?)",
                         [[r for r, _ in keys], [v for _, v in keys], [mapping[key] for key in keys]])
-            with every_thread(self.con):
-                classes = run_sql(self.con, "select_release_guard_classes",
-                                  {"seq": self.seq, "prefix": prefix, "fresh_count": len(groups),
-                                   "family": family, "instrument": instrument, "schaal": schaal,
-                                   "informant": informant})
+            classes = run_sql(self.con, "select_release_guard_classes",
+                              {"seq": self.seq, "prefix": prefix, "fresh_count": len(groups),
+                               "family": family, "instrument": instrument, "schaal": schaal,
+                               "informant": informant})
             loaded.append(_Figures.from_classes(classes, groups, self.k))
         for temp in ("release_guard_fresh", "release_guard_figures", "release_guard_same_as"):
             execute(self.con, f"DROP TABLE IF EXISTS {temp}")
